@@ -12,7 +12,7 @@ pub struct CivilDate {
 
 /// Whether `year` is a Gregorian leap year.
 pub const fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// Days in `month` (1–12) of `year`; 0 for a month outside 1–12.
@@ -75,7 +75,13 @@ mod tests {
 
     #[test]
     fn leap_years_follow_the_gregorian_rule() {
-        for (year, leap) in [(2000, true), (1900, false), (2024, true), (2023, false), (2100, false)] {
+        for (year, leap) in [
+            (2000, true),
+            (1900, false),
+            (2024, true),
+            (2023, false),
+            (2100, false),
+        ] {
             assert_eq!(is_leap_year(year), leap, "{year}");
         }
     }

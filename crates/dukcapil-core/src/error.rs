@@ -134,11 +134,22 @@ mod tests {
     fn codes_are_unique_upper_snake_and_round_trip() {
         for (i, code) in ErrorCode::ALL.iter().enumerate() {
             let s = code.as_str();
-            assert!(s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                "{s}"
+            );
             assert_eq!(ErrorCode::from_code(s), Some(*code));
-            assert!(ErrorCode::ALL[..i].iter().all(|c| c.as_str() != s), "duplicate {s}");
+            assert!(
+                ErrorCode::ALL[..i].iter().all(|c| c.as_str() != s),
+                "duplicate {s}"
+            );
             assert!(!code.message(Lang::Id).is_empty() && !code.message(Lang::En).is_empty());
-            assert_ne!(code.message(Lang::Id), code.message(Lang::En), "{s} is untranslated");
+            assert_ne!(
+                code.message(Lang::Id),
+                code.message(Lang::En),
+                "{s} is untranslated"
+            );
         }
         assert_eq!(ErrorCode::from_code("nik_length"), None);
     }

@@ -81,7 +81,7 @@ const fn sextet(c: u8) -> Option<u8> {
 /// are all `IMAGE_BASE64`: exactly what [`decode_base64`] accepts.
 pub fn base64_decoded_len(text: &str) -> Result<usize, ErrorCode> {
     let b = text.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(ErrorCode::ImageBase64);
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
@@ -169,7 +169,6 @@ pub fn check_image_bytes(bytes: &[u8]) -> Result<ImageKind, ErrorCode> {
 mod tests {
     use super::*;
 
-
     #[test]
     fn magic_bytes() {
         let cases: &[(&[u8], Option<ImageKind>)] = &[
@@ -244,6 +243,9 @@ mod tests {
     fn checks_bytes() {
         assert_eq!(check_image_bytes(&[]), Err(ErrorCode::ImageMissing));
         assert_eq!(check_image_bytes(b"%PDF-1.4 ..."), Ok(ImageKind::Pdf));
-        assert_eq!(check_image_bytes(b"RIFF....WEBP"), Err(ErrorCode::ImageType));
+        assert_eq!(
+            check_image_bytes(b"RIFF....WEBP"),
+            Err(ErrorCode::ImageType)
+        );
     }
 }

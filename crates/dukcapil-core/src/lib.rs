@@ -4,19 +4,26 @@
 //! letter on what a valid NIK is, what an acceptable image is and how to read an upstream
 //! answer. Nothing here touches a clock, the network or a file.
 //!
+//! ```
+//! use dukcapil_core::{nik::parse_nik, date::CivilDate, Sex};
+//!
+//! let today = CivilDate::new(2026, 11, 26).unwrap();
+//! let nik = parse_nik("3171 0245 0399 0001", today).unwrap();
+//! assert_eq!(nik.normalized(), "3171024503990001");
+//! assert_eq!(nik.birth_date().to_string(), "1999-03-05");
+//! assert_eq!(nik.sex(), Sex::Female);
+//! ```
 #![forbid(unsafe_code)]
 
-extern crate alloc;
-
-#[cfg(any())]
+#[cfg(feature = "json")]
 pub mod contract;
 pub mod date;
 pub mod error;
 pub mod image;
 pub mod lang;
-// pub mod nik;
-// pub mod regions;
+pub mod nik;
+pub mod regions;
 
-pub use lang::Lang;
 pub use error::ErrorCode;
-// pub use nik::{Nik, NikError, Sex};
+pub use lang::Lang;
+pub use nik::{Nik, NikError, Sex};
