@@ -1,0 +1,224 @@
+//! Installs what the commands need, idempotently: a second run only checks versions.
+//!
+//! Tools go into a versioned cache outside the clone (`$XDG_CACHE_HOME/dukcapil-facematch`),
+//! so fresh clones on the same machine (CI's, for one) reuse them.
+
+use crate::util::{self, Result, XtaskError};
+use std::path::{Path, PathBuf};
+
+/// worker-build must match the `worker` crate's minor version.
+pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Paths of the installed tools.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// Directory holding `wasm-bindgen` and `wasm-bindgen-test-runner`, when a crate uses it.
+    pub wasm_bindgen_bin: Option<PathBuf>,
+    /// The `worker-build` binary, when the proxy crate exists.
+    pub worker_build: Option<PathBuf>,
+    /// `node_modules/.bin`.
+    pub node_bin: PathBuf,
+    pub chromium: PathBuf,
+    pub chromedriver: PathBuf,
+}
+
+impl Tools {
+    /// One line per tool, for `cargo xtask setup`.
+    pub fn describe(&self) -> String {
+        let opt = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("(not needed yet)".into(), |p| p.display().to_string())
+        };
+        format!(
+            "wasm-bindgen:  {}\nworker-build:  {}\nnode tools:    {}\nchromium:      {}\nchromedriver:  {}",
+            opt(&self.wasm_bindgen_bin),
+            opt(&self.worker_build),
+            self.node_bin.display(),
+            self.chromium.display(),
+            self.chromedriver.display()
+        )
+    }
+}
+
+pub fn ensure_all(root: &Path) -> Result<Tools> {
+    ensure_wasm_target()?;
+    ensure_node()?;
+    ensure_npm_packages(root)?;
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let wasm_bindgen_bin = match locked_version(&lock, "wasm-bindgen") {
+        Some(v) => Some(ensure_wasm_bindgen(&v)?),
+        None => None,
+    };
+    let worker_build = match locked_version(&lock, "worker") {
+        Some(_) => Some(ensure_worker_build()?),
+        None => None,
+    };
+    let (chromium, chromedriver) = ensure_chromium()?;
+    Ok(Tools {
+        wasm_bindgen_bin,
+        worker_build,
+        node_bin: root.join("node_modules/.bin"),
+        chromium,
+        chromedriver,
+    })
+}
+
+fn tools_dir() -> Result<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .ok_or_else(|| XtaskError::new("neither XDG_CACHE_HOME nor HOME is set"))?;
+    Ok(cache.join("dukcapil-facematch/tools"))
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = util::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    util::step(&format!("installing the {WASM_TARGET} target"));
+    util::run(
+        Path::new("."),
+        "rustup",
+        &["target", "add", WASM_TARGET],
+        &[],
+    )
+}
+
+fn ensure_node() -> Result<()> {
+    let version = util::output("node", &["--version"])
+        .ok_or_else(|| XtaskError::new("Node.js is missing: install Node 20 or newer"))?;
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        return Err(XtaskError::new(format!(
+            "Node {version} is too old: the pinned wrangler 4.86 needs Node 20 or newer"
+        )));
+    }
+    Ok(())
+}
+
+/// `npm ci` only when `package-lock.json` changed since the last install.
+fn ensure_npm_packages(root: &Path) -> Result<()> {
+    let lock = std::fs::read(root.join("package-lock.json"))?;
+    let stamp = root.join("node_modules/.xtask-installed-lock");
+    if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
+        return Ok(());
+    }
+    util::step("installing npm packages from package-lock.json");
+    util::run(root, "npm", &["ci", "--no-audit", "--no-fund"], &[])?;
+    std::fs::write(stamp, lock)?;
+    Ok(())
+}
+
+/// The version of `name` recorded in Cargo.lock.
+pub fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let needle = format!("name = \"{name}\"\n");
+    let at = lock.find(&needle)? + needle.len();
+    let line = lock[at..].lines().next()?;
+    Some(
+        line.strip_prefix("version = \"")?
+            .strip_suffix('"')?
+            .to_string(),
+    )
+}
+
+/// The wasm-bindgen CLI must equal the crate version to the patch.
+fn ensure_wasm_bindgen(version: &str) -> Result<PathBuf> {
+    let root = tools_dir()?.join(format!("wasm-bindgen-cli-{version}"));
+    let bin = root.join("bin");
+    let exe = bin.join("wasm-bindgen");
+    let have = util::output(&exe.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if have.ends_with(version) {
+        return Ok(bin);
+    }
+    util::step(&format!(
+        "installing wasm-bindgen-cli {version} (a few minutes, once)"
+    ));
+    // Not --locked: its lockfile pins a webpki-roots newer than the registry here has.
+    util::run(
+        Path::new("."),
+        &util::cargo(),
+        &[
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            version,
+            "--root",
+            &root.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    Ok(bin)
+}
+
+fn ensure_worker_build() -> Result<PathBuf> {
+    let root = tools_dir()?.join(format!("worker-build-{WORKER_BUILD_VERSION}"));
+    let exe = root.join("bin/worker-build");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    util::step(&format!(
+        "installing worker-build {WORKER_BUILD_VERSION} (several minutes, once)"
+    ));
+    util::run(
+        Path::new("."),
+        &util::cargo(),
+        &[
+            "install",
+            "worker-build",
+            "--version",
+            WORKER_BUILD_VERSION,
+            "--locked",
+            "--root",
+            &root.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    Ok(exe)
+}
+
+/// Debian's Chromium and ChromeDriver: browser test tools cannot download their own here.
+fn ensure_chromium() -> Result<(PathBuf, PathBuf)> {
+    let chromium = PathBuf::from("/usr/bin/chromium");
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if chromium.is_file() && driver.is_file() {
+        return Ok((chromium, driver));
+    }
+    if util::output("id", &["-u"]).as_deref() != Some("0") {
+        return Err(XtaskError::new(
+            "Chromium is missing and this is not root. Run:\n  \
+             sudo apt-get update && sudo apt-get install -y chromium chromium-driver",
+        ));
+    }
+    util::step("installing Chromium and ChromeDriver from apt");
+    let envs: &[(&str, &std::ffi::OsStr)] = &[("DEBIAN_FRONTEND", "noninteractive".as_ref())];
+    util::run(Path::new("/"), "apt-get", &["update", "-q"], envs)?;
+    util::run(
+        Path::new("/"),
+        "apt-get",
+        &["install", "-y", "-q", "chromium", "chromium-driver"],
+        envs,
+    )?;
+    Ok((chromium, driver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locked_version;
+
+    #[test]
+    fn reads_versions_from_a_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\n[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(locked_version(lock, "worker"), None);
+    }
+}

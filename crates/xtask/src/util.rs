@@ -1,0 +1,82 @@
+//! Small process and path helpers shared by the xtask commands.
+
+use std::{
+    ffi::OsStr,
+    fmt,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+#[derive(Debug)]
+pub struct XtaskError(String);
+
+impl XtaskError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        XtaskError(msg.into())
+    }
+}
+
+impl fmt::Display for XtaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for XtaskError {
+    fn from(e: std::io::Error) -> Self {
+        XtaskError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, XtaskError>;
+
+/// The workspace root: the parent of `crates/xtask`.
+pub fn workspace_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| XtaskError::new("cannot find the workspace root"))
+}
+
+/// The cargo that runs us, so the pinned toolchain is used throughout.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+pub fn step(name: &str) {
+    println!("\n==> {name}");
+}
+
+/// Runs a command to completion, failing on a non-zero exit.
+pub fn run<S: AsRef<OsStr>>(
+    dir: &Path,
+    program: &str,
+    args: &[S],
+    envs: &[(&str, &OsStr)],
+) -> Result<()> {
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .status()
+        .map_err(|e| XtaskError::new(format!("cannot start `{program}`: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+        Err(XtaskError::new(format!(
+            "`{program} {}` failed with {status}",
+            shown.join(" ")
+        )))
+    }
+}
+
+/// Runs a command and returns its trimmed stdout, or `None` if it cannot run or fails.
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
