@@ -57,8 +57,9 @@ pub fn strip_data_url(text: &str) -> Result<&str, ErrorCode> {
     let mime = header
         .strip_suffix(";base64")
         .ok_or(ErrorCode::ImageBase64)?;
+    // Compared as bytes: slicing a str mid-character would panic (found by fuzzing).
     let mime_ok = mime.eq_ignore_ascii_case("application/pdf")
-        || (mime.len() > 6 && mime[..6].eq_ignore_ascii_case("image/"));
+        || (mime.len() > 6 && mime.as_bytes()[..6].eq_ignore_ascii_case(b"image/"));
     if !mime_ok {
         return Err(ErrorCode::ImageType);
     }
@@ -227,6 +228,7 @@ mod tests {
             ("", Err(ErrorCode::ImageMissing)),
             ("data:image/png;base64,", Err(ErrorCode::ImageMissing)),
             ("data:text/html;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:mmage\u{215}eg;base64,/gA=", Err(ErrorCode::ImageType)),
             ("data:image/png,QUJD", Err(ErrorCode::ImageBase64)),
             ("not base64!", Err(ErrorCode::ImageBase64)),
             (&svg, Err(ErrorCode::ImageType)),
