@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation. Every command installs what it needs.
 
 mod codegen;
+mod fuzz;
 mod setup;
 mod util;
 
@@ -13,6 +14,7 @@ commands:
   test                 every check and test suite (what CI runs)
   demo                 build and serve the demo onboarding page
   codegen [--check]    regenerate committed generated files (or check them for drift)
+  fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
   setup                install the pinned tools without running anything";
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("test") => test(&root),
         Some("demo") => demo(&root),
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
+        Some("fuzz") => fuzz::run(&root, rest),
         Some("setup") => {
             println!("{}", setup::ensure_all(&root)?.describe());
             Ok(())
@@ -46,6 +49,9 @@ fn run(args: &[String]) -> Result<()> {
         ))),
     }
 }
+
+/// Long enough to catch regressions, short enough for CI.
+const FUZZ_SECONDS_IN_TEST: u64 = 15;
 
 fn test(root: &std::path::Path) -> Result<()> {
     setup::ensure_all(root)?;
@@ -90,6 +96,8 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    util::step("short fuzz runs (regressions)");
+    fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
     Ok(())
 }

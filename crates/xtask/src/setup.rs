@@ -6,6 +6,8 @@
 use crate::util::{self, Result, XtaskError};
 use std::path::{Path, PathBuf};
 
+/// cargo-fuzz, for `cargo xtask fuzz` and the short fuzz runs in `cargo xtask test`.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// worker-build must match the `worker` crate's minor version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -174,6 +176,32 @@ fn ensure_worker_build() -> Result<PathBuf> {
             "worker-build",
             "--version",
             WORKER_BUILD_VERSION,
+            "--locked",
+            "--root",
+            &root.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    Ok(exe)
+}
+
+pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
+    let root = tools_dir()?.join(format!("cargo-fuzz-{CARGO_FUZZ_VERSION}"));
+    let exe = root.join("bin/cargo-fuzz");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    util::step(&format!(
+        "installing cargo-fuzz {CARGO_FUZZ_VERSION} (a minute or two, once)"
+    ));
+    util::run(
+        Path::new("."),
+        &util::cargo(),
+        &[
+            "install",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
             "--locked",
             "--root",
             &root.to_string_lossy(),

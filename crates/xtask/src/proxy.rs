@@ -1,0 +1,263 @@
+//! The edge proxy: build it with worker-build (offline, pinned tools), test it under Miniflare
+//! against the HyperVerge double, and mint caller tokens for manual calls.
+
+use crate::setup::Tools;
+use crate::util::{self, Result, XtaskError};
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+/// Where worker-build writes; `main` in wrangler.toml points at `build/index.js`.
+const OUT_DIR: &str = "build";
+/// Budget for the Worker's wasm, gzipped.
+const MAX_WASM_GZIP_BYTES: u64 = 250 * 1024;
+
+/// esbuild's platform package under node_modules/@esbuild.
+fn esbuild_platform() -> &'static str {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "aarch64") => "darwin-arm64",
+        ("macos", _) => "darwin-x64",
+        _ => "linux-x64",
+    }
+}
+
+/// `worker-build --release`, with wasm-bindgen, wasm-opt and esbuild from our own pins
+/// (its defaults download from GitHub, which fails offline).
+pub fn build(root: &Path, tools: &Tools) -> Result<()> {
+    let worker_build = tools.worker_build.as_ref().ok_or_else(|| {
+        XtaskError::new("worker-build is not installed (is `worker` in Cargo.lock?)")
+    })?;
+    let bindgen_dir = tools
+        .wasm_bindgen_bin
+        .as_ref()
+        .ok_or_else(|| XtaskError::new("the wasm-bindgen CLI is not installed"))?;
+    let wasm_bindgen = bindgen_dir.join("wasm-bindgen");
+    let wasm_opt = tools.node_bin.join("wasm-opt");
+    let esbuild = root.join(format!(
+        "node_modules/@esbuild/{}/bin/esbuild",
+        esbuild_platform()
+    ));
+    for (name, path) in [
+        ("wasm-bindgen", &wasm_bindgen),
+        ("wasm-opt", &wasm_opt),
+        ("esbuild", &esbuild),
+    ] {
+        if !path.is_file() {
+            return Err(XtaskError::new(format!(
+                "{name} not found at {}",
+                path.display()
+            )));
+        }
+    }
+    let out_dir = root.join(OUT_DIR);
+    util::step("building the proxy Worker (worker-build --release)");
+    let envs: [(&str, &OsStr); 3] = [
+        ("WASM_BINDGEN_BIN", wasm_bindgen.as_os_str()),
+        ("WASM_OPT_BIN", wasm_opt.as_os_str()),
+        ("ESBUILD_BIN", esbuild.as_os_str()),
+    ];
+    util::run(
+        &root.join("crates/dukcapil-proxy"),
+        &worker_build.to_string_lossy(),
+        &[
+            OsStr::new("--release"),
+            OsStr::new("--out-dir"),
+            out_dir.as_os_str(),
+        ],
+        &envs,
+    )?;
+    report_size(&out_dir.join("index_bg.wasm"))
+}
+
+/// Prints the wasm size and fails above the gzip budget.
+fn report_size(wasm: &Path) -> Result<()> {
+    let raw = std::fs::metadata(wasm)?.len();
+    let gz = gzip_len(wasm)?;
+    println!("proxy wasm: {raw} bytes, {gz} bytes gzipped (budget {MAX_WASM_GZIP_BYTES})");
+    if gz > MAX_WASM_GZIP_BYTES {
+        return Err(XtaskError::new(format!(
+            "the proxy wasm is {gz} bytes gzipped, over the {MAX_WASM_GZIP_BYTES}-byte budget"
+        )));
+    }
+    Ok(())
+}
+
+fn gzip_len(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .arg("-9c")
+        .arg(path)
+        .output()
+        .map_err(|e| XtaskError::new(format!("cannot run gzip: {e}")))?;
+    if !out.status.success() {
+        return Err(XtaskError::new("gzip failed"));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+/// Builds, then runs the Node suites in tests/proxy/ (Miniflare + the HyperVerge double).
+pub fn test(root: &Path, tools: &Tools) -> Result<()> {
+    build(root, tools)?;
+    util::step("proxy tests (node --test tests/proxy/, Miniflare)");
+    util::run(root, "node", &["--test", "tests/proxy/"], &[])
+}
+
+const TOKEN_USAGE: &str =
+    "usage: cargo xtask token --nik <NIK> [--txn ID] [--ttl SECS] [--sub SUBJECT] [--secret S]
+  The secret defaults to $PROXY_JWT_SECRET, then to PROXY_JWT_SECRET in .dev.vars.";
+
+/// Prints an HS256 caller token for the proxy: `nik_sha256` of the normalised NIK, optional
+/// `txn`, `iat` now and `exp` after `--ttl` seconds (default 300, at most 900).
+pub fn token(root: &Path, args: &[String]) -> Result<()> {
+    let mut nik = None;
+    let mut txn = None;
+    let mut sub = None;
+    let mut secret = None;
+    let mut ttl: u64 = 300;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| XtaskError::new(format!("{flag} needs a value\n{TOKEN_USAGE}")))
+        };
+        match flag.as_str() {
+            "--nik" => nik = Some(value()?),
+            "--txn" => txn = Some(value()?),
+            "--sub" => sub = Some(value()?),
+            "--secret" => secret = Some(value()?),
+            "--ttl" => {
+                ttl = value()?
+                    .parse()
+                    .map_err(|_| XtaskError::new("--ttl takes whole seconds"))?
+            }
+            "-h" | "--help" => {
+                println!("{TOKEN_USAGE}");
+                return Ok(());
+            }
+            other => {
+                return Err(XtaskError::new(format!(
+                    "unknown option {other}\n{TOKEN_USAGE}"
+                )))
+            }
+        }
+    }
+    let nik = normalize_nik(&nik.ok_or_else(|| XtaskError::new(TOKEN_USAGE))?)?;
+    if !(1..=900).contains(&ttl) {
+        return Err(XtaskError::new(
+            "--ttl must be 1–900 seconds (the proxy refuses longer tokens)",
+        ));
+    }
+    if let Some(t) = &txn {
+        let ok = (1..=128).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        if !ok {
+            return Err(XtaskError::new(
+                "--txn must be 1–128 characters of [A-Za-z0-9._:-]",
+            ));
+        }
+    }
+    let secret = match secret {
+        Some(s) => s,
+        None => std::env::var("PROXY_JWT_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| dev_var(&root.join(".dev.vars"), "PROXY_JWT_SECRET"))
+            .ok_or_else(|| {
+                XtaskError::new(
+                    "no secret: pass --secret, set PROXY_JWT_SECRET or put it in .dev.vars",
+                )
+            })?,
+    };
+    // Node's built-in crypto signs; the secret goes through the environment, not argv.
+    let script = r#"
+const c = require('node:crypto');
+const [nik, ttl, txn, sub] = process.argv.slice(1);
+const now = Math.floor(Date.now() / 1000);
+const claims = { iat: now, exp: now + Number(ttl), nik_sha256: c.createHash('sha256').update(nik).digest('hex') };
+if (txn) claims.txn = txn;
+if (sub) claims.sub = sub;
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const input = b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64(claims);
+const sig = c.createHmac('sha256', process.env.XTASK_JWT_SECRET).update(input).digest('base64url');
+process.stdout.write(input + '.' + sig + '\n');
+"#;
+    let ttl = ttl.to_string();
+    let txn = txn.unwrap_or_default();
+    let sub = sub.unwrap_or_default();
+    util::run(
+        root,
+        "node",
+        &["-e", script, &nik, &ttl, &txn, &sub],
+        &[("XTASK_JWT_SECRET", OsStr::new(&secret))],
+    )
+}
+
+/// The NIK as the proxy hashes it: separators (space, `.`, `-`) removed, 16 digits.
+fn normalize_nik(input: &str) -> Result<String> {
+    let digits: String = input
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect();
+    if digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(XtaskError::new(
+            "--nik must be 16 digits (separators allowed)",
+        ))
+    }
+}
+
+/// A `KEY=value` from a dotenv-style file (optional quotes), as wrangler reads `.dev.vars`.
+fn dev_var(path: &Path, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| {
+        let (k, v) = line.trim().split_once('=')?;
+        if k.trim() != key {
+            return None;
+        }
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(v);
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nik_normalisation() {
+        assert_eq!(
+            normalize_nik(" 3273-0101.0190 1234 ").unwrap(),
+            "3273010101901234"
+        );
+        assert!(normalize_nik("327301010190123").is_err());
+        assert!(normalize_nik("32730101019012a4").is_err());
+    }
+
+    #[test]
+    fn reads_dev_vars() {
+        let dir = std::env::temp_dir().join(format!("xtask-devvars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(".dev.vars");
+        std::fs::write(
+            &file,
+            "HV_APP_ID=x\nPROXY_JWT_SECRET = \"s3cr=t\"\nEMPTY=\n",
+        )
+        .unwrap();
+        assert_eq!(
+            dev_var(&file, "PROXY_JWT_SECRET").as_deref(),
+            Some("s3cr=t")
+        );
+        assert_eq!(dev_var(&file, "EMPTY"), None);
+        assert_eq!(dev_var(&file, "MISSING"), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
