@@ -1,0 +1,321 @@
+//! JPEG and PNG decoding to opaque RGBA8, with header checks before any pixel allocation.
+
+use crate::orient::exif_orientation;
+use crate::{fit_within, SelfieError};
+use std::io;
+
+/// A decoded image: opaque RGBA8, possibly decoded at a reduced (DCT) scale.
+pub(crate) struct Decoded {
+    pub rgba: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// The size stated in the file, before DCT scaling (used to keep the aspect ratio exact).
+    pub full_width: u32,
+    pub full_height: u32,
+    /// EXIF orientation, 1–8.
+    pub orientation: u8,
+}
+
+/// Width × height as a pixel count, refused above `max_pixels`.
+fn check_pixels(width: u32, height: u32, max_pixels: u64) -> Result<usize, SelfieError> {
+    let n = u64::from(width) * u64::from(height);
+    if n > max_pixels {
+        return Err(SelfieError::TooManyPixels);
+    }
+    usize::try_from(n).map_err(|_| SelfieError::TooManyPixels)
+}
+
+/// A zeroed buffer of `pixels * 4` bytes, or an error instead of an abort when memory is short.
+fn rgba_buffer(pixels: usize) -> Result<Vec<u8>, SelfieError> {
+    let len = pixels.checked_mul(4).ok_or(SelfieError::TooManyPixels)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| SelfieError::TooManyPixels)?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// Widens `pixels` samples of `channels` (1–4) bytes at the start of `buf` to RGBA in place,
+/// compositing alpha on white. `buf` must hold `pixels * 4` bytes.
+fn expand_to_rgba(buf: &mut [u8], pixels: usize, channels: usize) {
+    // Back to front, so no sample is overwritten before it is read (4 ≥ channels).
+    for i in (0..pixels).rev() {
+        let s = i * channels;
+        let (r, g, b, a) = match channels {
+            1 => (buf[s], buf[s], buf[s], 255),
+            2 => (buf[s], buf[s], buf[s], buf[s + 1]),
+            3 => (buf[s], buf[s + 1], buf[s + 2], 255),
+            _ => (buf[s], buf[s + 1], buf[s + 2], buf[s + 3]),
+        };
+        let d = i * 4;
+        buf[d] = over_white(r, a);
+        buf[d + 1] = over_white(g, a);
+        buf[d + 2] = over_white(b, a);
+        buf[d + 3] = 255;
+    }
+}
+
+/// `c` with alpha `a` composited on white, rounded.
+#[inline]
+pub(crate) fn over_white(c: u8, a: u8) -> u8 {
+    let (c, a) = (u32::from(c), u32::from(a));
+    ((c * a + 255 * (255 - a) + 127) / 255) as u8
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG
+
+/// What the marker walk finds before the first scan.
+struct JpegHeader<'a> {
+    sof: u8,
+    precision: u8,
+    width: u16,
+    height: u16,
+    components: u8,
+    exif: Option<&'a [u8]>,
+}
+
+/// Walks the JPEG markers up to the first SOS without decoding anything: the size is known
+/// before jpeg-decoder allocates, and lossless/arithmetic/12-bit files (which browsers do not
+/// show either) are refused up front.
+fn scan_jpeg(bytes: &[u8]) -> Result<JpegHeader<'_>, SelfieError> {
+    let mut pos = 2; // after SOI
+    let mut header: Option<JpegHeader<'_>> = None;
+    let mut exif = None;
+    loop {
+        // Like libjpeg, skip stray bytes before a marker, then fill bytes.
+        while bytes.get(pos).is_some_and(|&b| b != 0xFF) {
+            pos += 1;
+        }
+        while bytes.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *bytes.get(pos).ok_or(SelfieError::Truncated)?;
+        pos += 1;
+        match marker {
+            0x00 | 0x01 | 0xD0..=0xD7 => continue, // no length field
+            0xD8 | 0xD9 => return Err(SelfieError::Corrupt), // SOI/EOI before any scan
+            _ => {}
+        }
+        let len_bytes = bytes.get(pos..pos + 2).ok_or(SelfieError::Truncated)?;
+        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+        if len < 2 {
+            return Err(SelfieError::Corrupt);
+        }
+        let seg = bytes
+            .get(pos + 2..pos + len)
+            .ok_or(SelfieError::Truncated)?;
+        match marker {
+            0xDA => {
+                return match header {
+                    Some(h) => Ok(JpegHeader { exif, ..h }),
+                    None => Err(SelfieError::Corrupt),
+                }
+            }
+            // SOFn (C4 = DHT, C8 = reserved, CC = DAC are not frames).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && header.is_none() => {
+                let &[precision, h0, h1, w0, w1, components, ..] = seg else {
+                    return Err(SelfieError::Corrupt);
+                };
+                header = Some(JpegHeader {
+                    sof: marker,
+                    precision,
+                    width: u16::from_be_bytes([w0, w1]),
+                    height: u16::from_be_bytes([h0, h1]),
+                    components,
+                    exif: None,
+                });
+            }
+            // The first APP1 with an EXIF header wins, as in browsers.
+            0xE1 if exif.is_none() => {
+                if let Some(tiff) = seg.strip_prefix(b"Exif\0") {
+                    exif = Some(tiff.get(1..).unwrap_or_default());
+                }
+            }
+            _ => {}
+        }
+        pos += len;
+    }
+}
+
+fn map_jpeg_error(e: jpeg_decoder::Error) -> SelfieError {
+    match e {
+        jpeg_decoder::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            SelfieError::Truncated
+        }
+        jpeg_decoder::Error::Unsupported(_) => SelfieError::UnsupportedFormat,
+        _ => SelfieError::Corrupt,
+    }
+}
+
+pub(crate) fn decode_jpeg(
+    bytes: &[u8],
+    max_pixels: u64,
+    max_dimension: u32,
+) -> Result<Decoded, SelfieError> {
+    let hdr = scan_jpeg(bytes)?;
+    // Baseline, extended sequential and progressive Huffman only.
+    if !matches!(hdr.sof, 0xC0..=0xC2) || hdr.precision != 8 {
+        return Err(SelfieError::UnsupportedFormat);
+    }
+    if !matches!(hdr.components, 1 | 3 | 4) {
+        return Err(SelfieError::UnsupportedFormat);
+    }
+    if hdr.width == 0 || hdr.height == 0 {
+        return Err(SelfieError::Corrupt);
+    }
+    let (full_w, full_h) = (u32::from(hdr.width), u32::from(hdr.height));
+    let pixels = check_pixels(full_w, full_h, max_pixels)?;
+    let orientation = hdr.exif.map_or(1, exif_orientation);
+
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    // Second line of defence if its idea of the frame ever differs from ours.
+    decoder.set_max_decoding_buffer_size(pixels.saturating_mul(4));
+    decoder.read_info().map_err(map_jpeg_error)?;
+    let info = decoder.info().ok_or(SelfieError::Corrupt)?;
+    if (info.width, info.height) != (hdr.width, hdr.height) {
+        return Err(SelfieError::Corrupt);
+    }
+    // Decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller: far less work.
+    let (mut width, mut height) = (full_w, full_h);
+    let (tw, th) = fit_within(full_w, full_h, max_dimension);
+    if (tw, th) != (full_w, full_h) {
+        let tw = u16::try_from(tw).unwrap_or(u16::MAX);
+        let th = u16::try_from(th).unwrap_or(u16::MAX);
+        let (sw, sh) = decoder.scale(tw, th).map_err(map_jpeg_error)?;
+        (width, height) = (u32::from(sw), u32::from(sh));
+    }
+    let mut data = decoder.decode().map_err(map_jpeg_error)?;
+
+    let n = width as usize * height as usize;
+    let channels = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => 1,
+        jpeg_decoder::PixelFormat::RGB24 => 3,
+        jpeg_decoder::PixelFormat::CMYK32 => 4,
+        jpeg_decoder::PixelFormat::L16 => return Err(SelfieError::UnsupportedFormat),
+    };
+    if data.len() != n * channels {
+        return Err(SelfieError::Corrupt);
+    }
+    if channels == 4 {
+        // jpeg-decoder un-inverts Adobe CMYK, so 0 means no ink here.
+        for px in data.chunks_exact_mut(4) {
+            let k = 255 - u32::from(px[3]);
+            for c in &mut px[..3] {
+                *c = ((255 - u32::from(*c)) * k / 255) as u8;
+            }
+            px[3] = 255;
+        }
+    } else {
+        data.try_reserve_exact(n * 4 - data.len())
+            .map_err(|_| SelfieError::TooManyPixels)?;
+        data.resize(n * 4, 0);
+        expand_to_rgba(&mut data, n, channels);
+    }
+    Ok(Decoded {
+        rgba: data,
+        width,
+        height,
+        full_width: full_w,
+        full_height: full_h,
+        orientation,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// PNG
+
+fn map_png_error(e: png::DecodingError) -> SelfieError {
+    match e {
+        png::DecodingError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            SelfieError::Truncated
+        }
+        png::DecodingError::LimitsExceeded => SelfieError::TooManyPixels,
+        _ => SelfieError::Corrupt,
+    }
+}
+
+pub(crate) fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Decoded, SelfieError> {
+    // IHDR must come first: read the size ourselves before the decoder allocates anything.
+    let ihdr = bytes.get(8..24).ok_or(SelfieError::Truncated)?;
+    if &ihdr[4..8] != b"IHDR" {
+        return Err(SelfieError::Corrupt);
+    }
+    let width = u32::from_be_bytes([ihdr[8], ihdr[9], ihdr[10], ihdr[11]]);
+    let height = u32::from_be_bytes([ihdr[12], ihdr[13], ihdr[14], ihdr[15]]);
+    if width == 0 || height == 0 {
+        return Err(SelfieError::Corrupt);
+    }
+    let n = check_pixels(width, height, max_pixels)?;
+
+    let mut decoder = png::Decoder::new(io::Cursor::new(bytes));
+    // Palette and low bit depths to 8-bit, tRNS to alpha, 16-bit to 8-bit.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(map_png_error)?;
+    if reader.info().size() != (width, height) {
+        return Err(SelfieError::Corrupt);
+    }
+    let (color, depth) = reader.output_color_type();
+    let channels = match color {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => return Err(SelfieError::Corrupt),
+    };
+    if depth != png::BitDepth::Eight {
+        return Err(SelfieError::Corrupt);
+    }
+    let mut buf = rgba_buffer(n)?;
+    if reader.output_buffer_size() != Some(n * channels) {
+        return Err(SelfieError::Corrupt);
+    }
+    reader.next_frame(&mut buf).map_err(map_png_error)?;
+    expand_to_rgba(&mut buf, n, channels);
+    Ok(Decoded {
+        rgba: buf,
+        width,
+        height,
+        full_width: width,
+        full_height: height,
+        orientation: 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_every_channel_count() {
+        let mut g = vec![10, 200, 0, 0, 0, 0, 0, 0];
+        expand_to_rgba(&mut g, 2, 1);
+        assert_eq!(g, [10, 10, 10, 255, 200, 200, 200, 255]);
+        let mut ga = vec![0, 0, 0, 255, 0, 0, 0, 0];
+        expand_to_rgba(&mut ga, 2, 2);
+        assert_eq!(ga, [255, 255, 255, 255, 0, 0, 0, 255]);
+        let mut rgb = vec![1, 2, 3, 4, 5, 6, 0, 0];
+        expand_to_rgba(&mut rgb, 2, 3);
+        assert_eq!(rgb, [1, 2, 3, 255, 4, 5, 6, 255]);
+        let mut rgba = vec![0, 0, 0, 128, 255, 0, 0, 255];
+        expand_to_rgba(&mut rgba, 2, 4);
+        assert_eq!(rgba, [127, 127, 127, 255, 255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn marker_walk_finds_size_and_first_exif() {
+        let mut j = vec![0xFF, 0xD8];
+        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
+        j.extend_from_slice(b"Exif\0\0AB");
+        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
+        j.extend_from_slice(b"Exif\0\0CD");
+        j.extend_from_slice(&[0xFF, 0xFF, 0xC2, 0, 11, 8, 0, 3, 0, 5, 1, 1, 0x11, 0]);
+        j.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
+        let h = scan_jpeg(&j).unwrap();
+        assert_eq!((h.sof, h.width, h.height, h.components), (0xC2, 5, 3, 1));
+        assert_eq!(h.exif, Some(&b"AB"[..]));
+        for cut in 2..j.len() {
+            assert!(scan_jpeg(&j[..cut]).is_err(), "cut {cut}");
+        }
+    }
+}
