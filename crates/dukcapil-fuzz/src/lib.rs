@@ -62,3 +62,24 @@ pub fn upstream_response(data: &[u8]) {
         assert!(verdict.score.is_finite() && (0.0..=100.0).contains(&verdict.score));
     }
 }
+
+/// Image decoding in the selfie pipeline: a JPEG within budget, the PDF unchanged, or a typed
+/// error. Small limits keep each execution fast enough to explore.
+pub fn selfie_decode(data: &[u8]) {
+    use dukcapil_selfie::{prepare_from_file, SelfieOptions};
+    let opts = SelfieOptions {
+        max_dimension: 256,
+        max_bytes: 20_000,
+        quality: 0.8,
+        max_pixels: 4_000_000,
+    };
+    match prepare_from_file(data, &opts) {
+        Ok(out) if out.is_pdf() => assert_eq!(out.bytes, data),
+        Ok(out) => {
+            assert!(out.bytes.len() <= opts.max_bytes);
+            assert!(out.bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
+            assert!(out.width.max(out.height) <= opts.max_dimension);
+        }
+        Err(e) => assert!(e.code().starts_with("SELFIE_")),
+    }
+}

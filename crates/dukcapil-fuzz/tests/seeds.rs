@@ -29,3 +29,8 @@ fn request_json_seeds() {
 fn upstream_response_seeds() {
     run_dir("upstream_response", dukcapil_fuzz::upstream_response);
 }
+
+#[test]
+fn selfie_decode_seeds() {
+    run_dir("selfie_decode", dukcapil_fuzz::selfie_decode);
+}
