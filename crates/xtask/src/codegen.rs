@@ -13,7 +13,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
     let readme = std::fs::read_to_string(root.join(README)).unwrap_or_default();
     let outputs = [
         (OUTPUT, generate(root)?),
-        (README, with_error_table(&readme)?),
+        (README, with_generated_sections(&readme)?),
     ];
     for (rel, generated) in outputs {
         let path = root.join(rel);
@@ -33,8 +33,24 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
 }
 
 const README: &str = "README.md";
-const TABLE_START: &str = "<!-- error-codes:start (cargo xtask codegen) -->\n";
-const TABLE_END: &str = "<!-- error-codes:end -->";
+
+/// A generated README section: text between `<!-- NAME:start (cargo xtask codegen) -->` and
+/// `<!-- NAME:end -->`.
+struct Section {
+    name: &'static str,
+    body: fn() -> String,
+}
+
+const SECTIONS: &[Section] = &[
+    Section {
+        name: "error-codes",
+        body: error_table,
+    },
+    Section {
+        name: "selfie-error-codes",
+        body: selfie_error_table,
+    },
+];
 
 /// The README's error-code table, made from the core's catalogue so it can't drift.
 fn error_table() -> String {
@@ -59,25 +75,46 @@ fn error_table() -> String {
     t
 }
 
-fn with_error_table(readme: &str) -> Result<String> {
-    let (Some(start), Some(end)) = (readme.find(TABLE_START), readme.find(TABLE_END)) else {
+fn selfie_error_table() -> String {
+    use dukcapil_core::Lang;
+    use dukcapil_selfie::SelfieError;
+    let mut t = String::from("| code | English | Bahasa Indonesia |\n|---|---|---|\n");
+    for e in SelfieError::ALL {
+        let _ = writeln!(
+            t,
+            "| `{}` | {} | {} |",
+            e.code(),
+            e.message(Lang::En),
+            e.message(Lang::Id)
+        );
+    }
+    t
+}
+
+fn with_section(doc: &str, name: &str, body: &str) -> Result<String> {
+    let start_marker = format!("<!-- {name}:start (cargo xtask codegen) -->\n");
+    let end_marker = format!("<!-- {name}:end -->");
+    let (Some(start), Some(end)) = (doc.find(&start_marker), doc.find(&end_marker)) else {
         return Err(XtaskError::new(format!(
-            "{README} lacks the error-code table markers `{}` … `{TABLE_END}`",
-            TABLE_START.trim_end()
+            "{README} lacks the markers `{}` … `{end_marker}`",
+            start_marker.trim_end()
         )));
     };
-    let body_start = start + TABLE_START.len();
+    let body_start = start + start_marker.len();
     if end < body_start {
         return Err(XtaskError::new(format!(
-            "{README}: table markers out of order"
+            "{README}: {name} markers out of order"
         )));
     }
-    Ok(format!(
-        "{}{}{}",
-        &readme[..body_start],
-        error_table(),
-        &readme[end..]
-    ))
+    Ok(format!("{}{body}{}", &doc[..body_start], &doc[end..]))
+}
+
+fn with_generated_sections(readme: &str) -> Result<String> {
+    SECTIONS
+        .iter()
+        .try_fold(readme.to_string(), |doc, section| {
+            with_section(&doc, section.name, &(section.body)())
+        })
 }
 
 fn read(root: &Path, rel: &str) -> Result<String> {
@@ -208,13 +245,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_table_replaces_only_what_is_between_the_markers() {
-        let doc = format!("intro\n{TABLE_START}stale\n{TABLE_END}\noutro\n");
-        let out = with_error_table(&doc).unwrap();
-        assert!(out.starts_with("intro\n") && out.ends_with(&format!("{TABLE_END}\noutro\n")));
-        assert!(out.contains("| `NIK_LENGTH` | 400 | no |") && !out.contains("stale"));
-        assert_eq!(with_error_table(&out).unwrap(), out);
-        assert!(with_error_table("no markers").is_err());
+    fn sections_replace_only_what_is_between_the_markers() {
+        let doc = "intro\n<!-- t:start (cargo xtask codegen) -->\nstale\n<!-- t:end -->\noutro\n";
+        let out = with_section(doc, "t", "fresh\n").unwrap();
+        assert_eq!(
+            out,
+            "intro\n<!-- t:start (cargo xtask codegen) -->\nfresh\n<!-- t:end -->\noutro\n"
+        );
+        assert_eq!(with_section(&out, "t", "fresh\n").unwrap(), out);
+        assert!(with_section("no markers", "t", "x").is_err());
+        assert!(error_table().contains("| `NIK_LENGTH` | 400 | no |"));
+        assert!(selfie_error_table().contains("| `SELFIE_CANNOT_FIT` |"));
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn test(root: &std::path::Path) -> Result<()> {
         &["test", "-p", "dukcapil-core", "--all-features"],
         &[],
     )?;
-    util::step("the core builds for wasm32");
+    util::step("the plain crates build for wasm32");
     util::run(
         root,
         &cargo,
@@ -93,6 +93,8 @@ fn test(root: &std::path::Path) -> Result<()> {
             "wasm32-unknown-unknown",
             "-p",
             "dukcapil-core",
+            "-p",
+            "dukcapil-selfie",
         ],
         &[],
     )?;
