@@ -4,6 +4,7 @@ mod codegen;
 mod fuzz;
 mod setup;
 mod util;
+mod web;
 
 use std::process::ExitCode;
 use util::{Result, XtaskError};
@@ -14,6 +15,7 @@ commands:
   test                 every check and test suite (what CI runs)
   demo                 build and serve the demo onboarding page
   codegen [--check]    regenerate committed generated files (or check them for drift)
+  bench browser        the browser benchmark: our module vs the native canvas and npm peers
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
   setup                install the pinned tools without running anything";
 
@@ -36,6 +38,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("demo") => demo(&root),
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
+        Some("bench") => bench(&root, rest),
         Some("setup") => {
             println!("{}", setup::ensure_all(&root)?.describe());
             Ok(())
@@ -54,7 +57,7 @@ fn run(args: &[String]) -> Result<()> {
 const FUZZ_SECONDS_IN_TEST: u64 = 15;
 
 fn test(root: &std::path::Path) -> Result<()> {
-    setup::ensure_all(root)?;
+    let tools = setup::ensure_all(root)?;
     let cargo = util::cargo();
     util::step("cargo fmt --check");
     util::run(root, &cargo, &["fmt", "--all", "--", "--check"], &[])?;
@@ -98,10 +101,20 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    util::step("browser module (dukcapil-web) in headless Chromium");
+    web::test(root, &tools)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
     Ok(())
+}
+
+fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
+    let tools = setup::ensure_all(root)?;
+    match args.first().map(String::as_str) {
+        Some("browser") => web::bench(root, &tools),
+        _ => Err(XtaskError::new("usage: cargo xtask bench browser")),
+    }
 }
 
 fn demo(root: &std::path::Path) -> Result<()> {

@@ -1,0 +1,41 @@
+// Error classes shared by the wasm glue (which throws them) and the package entry (which
+// exports them). One module, so `instanceof` works whichever side created the error.
+
+class DukcapilError extends Error {
+  constructor(name, code, message, messageId, cause) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = name;
+    this.code = code;
+    this.messageId = messageId;
+  }
+}
+
+export class NikError extends DukcapilError {
+  constructor(code, message, messageId, cause) {
+    super('NikError', code, message, messageId, cause);
+  }
+}
+
+export class SelfieError extends DukcapilError {
+  constructor(code, message, messageId, cause) {
+    super('SelfieError', code, message, messageId, cause);
+  }
+}
+
+export class FaceMatchError extends DukcapilError {
+  constructor(code, message, messageId, details) {
+    const d = details || {};
+    super('FaceMatchError', code, message, messageId, d.cause);
+    this.status = typeof d.status === 'number' ? d.status : null;
+    this.requestId = typeof d.requestId === 'string' ? d.requestId : null;
+    this.transactionId = typeof d.transactionId === 'string' ? d.transactionId : null;
+    this.retryable = d.retryable === true;
+  }
+}
+
+// Called from Rust: kind 0 = NikError, 1 = SelfieError, 2 = FaceMatchError.
+export function makeError(kind, code, message, messageId, details) {
+  if (kind === 0) return new NikError(code, message, messageId, details && details.cause);
+  if (kind === 1) return new SelfieError(code, message, messageId, details && details.cause);
+  return new FaceMatchError(code, message, messageId, details);
+}

@@ -1,0 +1,188 @@
+//! The FaceMatch client's checks and answer reading. Transport (fetch, timeout, abort) is in
+//! `js/index.js`; the rules are `dukcapil_core::contract`, shared with the proxy.
+
+use crate::js;
+use dukcapil_core::{
+    contract::{parse_upstream_response, validate_request, RequestError},
+    ErrorCode, Lang,
+};
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
+
+const MAX_TRANSACTION_ID_LEN: usize = 128;
+
+/// The proxy's rule for `transactionId`: 1–128 of `[A-Za-z0-9._:-]`.
+// TODO(lead): move into dukcapil-core so the proxy and this crate share one copy.
+fn transaction_id_ok(id: &str) -> bool {
+    (1..=MAX_TRANSACTION_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+fn details(status: Option<u16>, retryable: bool) -> Object {
+    let d = Object::new();
+    js::set(&d, "status", status.map_or(JsValue::NULL, JsValue::from));
+    js::set(&d, "retryable", retryable);
+    d
+}
+
+/// Checks what `verify` is about to send, exactly as the proxy will. Returns
+/// `{ id, image }` (NIK normalized, image as raw base64) or throws a `FaceMatchError`.
+#[wasm_bindgen(js_name = checkVerifyRequest, unchecked_return_type = "{ id: string; image: string }")]
+pub fn check_verify_request(
+    #[wasm_bindgen(unchecked_param_type = "string")] nik: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] image: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | undefined")] transaction_id: JsValue,
+) -> Result<JsValue, JsValue> {
+    let nik = crate::nik::nik_text(&nik)?;
+    let image = image.as_string().unwrap_or_default(); // absent → IMAGE_MISSING
+    let valid = validate_request(&nik, &image, js::today()).map_err(|e| {
+        let (en, id) = match &e {
+            RequestError::Nik(n) => (n.message(Lang::En), n.message(Lang::Id)),
+            RequestError::Image(c) => (c.message(Lang::En).into(), c.message(Lang::Id).into()),
+        };
+        let code = e.code();
+        js::error(
+            js::Kind::FaceMatch,
+            code.as_str(),
+            &en,
+            &id,
+            &details(None, false),
+        )
+    })?;
+    if !transaction_id.is_undefined() {
+        let ok = transaction_id
+            .as_string()
+            .is_some_and(|t| transaction_id_ok(&t));
+        if !ok {
+            return Err(js::face_match(
+                ErrorCode::TransactionIdInvalid,
+                &details(None, false),
+            ));
+        }
+    }
+    let o = Object::new();
+    js::set(&o, "id", valid.nik.normalized());
+    js::set(&o, "image", valid.image.base64);
+    Ok(o.into())
+}
+
+/// The code our proxy put in `error.code`, if any: it then names the failure itself.
+fn proxy_code(body: &[u8]) -> Option<ErrorCode> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.pointer("/error/code")?
+        .as_str()
+        .and_then(ErrorCode::from_code)
+}
+
+/// The code for a failed answer of the proxy. Its own 401/429 are about *this* browser
+/// session, not the upstream's credentials or quota.
+fn client_code(http_status: u16, parsed: ErrorCode, named: Option<ErrorCode>) -> ErrorCode {
+    if let Some(code) = named {
+        return code;
+    }
+    match http_status {
+        401 => ErrorCode::Unauthorized,
+        429 => ErrorCode::RateLimited,
+        400..=499 => match parsed {
+            // Documented vendor messages keep their meaning; anything else is BAD_REQUEST.
+            ErrorCode::ImageMissing
+            | ErrorCode::ImageType
+            | ErrorCode::ImageTooLarge
+            | ErrorCode::NikInvalid
+            | ErrorCode::FaceNotDetected
+            | ErrorCode::MultipleFaces => parsed,
+            _ => ErrorCode::BadRequest,
+        },
+        _ => parsed,
+    }
+}
+
+/// Reads the proxy's answer: `{ match, score, message, requestId, transactionId }`, or
+/// throws a `FaceMatchError`.
+#[wasm_bindgen(js_name = readVerifyResponse, unchecked_return_type = "VerifyResult")]
+pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue> {
+    match parse_upstream_response(status, body) {
+        Ok(r) => {
+            let o = Object::new();
+            js::set(&o, "match", r.is_match);
+            js::set(&o, "score", r.score);
+            js::set(&o, "message", js::opt_str(r.message.as_deref()));
+            js::set(&o, "requestId", js::opt_str(r.request_id.as_deref()));
+            js::set(
+                &o,
+                "transactionId",
+                js::opt_str(r.transaction_id.as_deref()),
+            );
+            Ok(o.into())
+        }
+        Err(f) => {
+            let code = client_code(status, f.code, proxy_code(body));
+            let d = details(Some(status), code.retryable());
+            js::set(&d, "requestId", js::opt_str(f.request_id.as_deref()));
+            js::set(
+                &d,
+                "transactionId",
+                js::opt_str(f.transaction_id.as_deref()),
+            );
+            Err(js::face_match(code, &d))
+        }
+    }
+}
+
+/// A `FaceMatchError` for a failure found in JS (`NETWORK`, `TIMEOUT`, `ABORTED`,
+/// `UNAUTHORIZED` when the token callback fails), with catalogue messages.
+#[wasm_bindgen(js_name = faceMatchError, unchecked_return_type = "FaceMatchError")]
+pub fn face_match_error(
+    code: &str,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] cause: JsValue,
+) -> JsValue {
+    let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::Network);
+    let d = details(None, code.retryable());
+    js::set(&d, "cause", cause);
+    js::face_match(code, &d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_ids_follow_the_proxy_rule() {
+        assert!(transaction_id_ok("a1B.-_:"));
+        assert!(transaction_id_ok(&"x".repeat(128)));
+        for bad in ["", "a b", "é", "a/b", &"x".repeat(129)] {
+            assert!(!transaction_id_ok(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn proxy_status_codes_map_to_client_codes() {
+        let named = Some(ErrorCode::NikInvalid);
+        assert_eq!(
+            client_code(422, ErrorCode::UpstreamError, named),
+            ErrorCode::NikInvalid
+        );
+        assert_eq!(
+            client_code(401, ErrorCode::UpstreamUnauthorized, None),
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            client_code(429, ErrorCode::UpstreamRateLimited, None),
+            ErrorCode::RateLimited
+        );
+        assert_eq!(
+            client_code(418, ErrorCode::UpstreamError, None),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            client_code(400, ErrorCode::ImageMissing, None),
+            ErrorCode::ImageMissing
+        );
+        assert_eq!(
+            client_code(503, ErrorCode::UpstreamBusy, None),
+            ErrorCode::UpstreamBusy
+        );
+    }
+}

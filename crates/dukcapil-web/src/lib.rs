@@ -1,0 +1,42 @@
+//! The browser face of dukcapil-facematch: translates between JS values and the plain crates
+//! (`dukcapil-core` for NIKs, requests and answers; `dukcapil-selfie` for pixels). No rules
+//! live here. The npm entry (`js/index.js`) wraps these raw exports.
+//!
+//! Nothing here logs: NIKs and images are personal data.
+
+mod client;
+mod js;
+mod nik;
+mod selfie;
+
+pub use client::{check_verify_request, face_match_error, read_verify_response};
+pub use nik::{is_valid_nik, parse_nik};
+pub use selfie::prepare_selfie;
+
+// Types for the raw glue's declarations; the public ones live in the package's index.d.ts.
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TS_IMPORTS: &str = r#"
+import type { NikInfo, VerifyResult, PreparedSelfie, PrepareSelfieOptions, SelfieSource, FaceMatchError } from "./index.js";
+"#;
+
+#[cfg(test)]
+mod tests {
+    /// The hand-written declarations list every code the module can produce.
+    #[test]
+    fn declarations_list_every_error_code() {
+        let dts = include_str!("../types/dukcapil-facematch.d.ts");
+        let quoted = |c: &str| format!("'{c}'");
+        for code in dukcapil_core::ErrorCode::ALL {
+            assert!(
+                dts.contains(&quoted(code.as_str())),
+                "{code} missing from the .d.ts"
+            );
+        }
+        for code in dukcapil_selfie::SelfieError::ALL_CODES {
+            assert!(dts.contains(&quoted(code)), "{code} missing from the .d.ts");
+        }
+        for code in ["SELFIE_NO_FRAME", "SELFIE_SOURCE_TYPE"] {
+            assert!(dts.contains(&quoted(code)), "{code} missing from the .d.ts");
+        }
+    }
+}

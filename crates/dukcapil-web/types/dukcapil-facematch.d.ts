@@ -1,0 +1,189 @@
+// Public API of the npm package `dukcapil-facematch`. Hand-written; `cargo xtask test`
+// type-checks it (tsc --strict) and fails when the build output differs from this file.
+
+/** Loads the wasm module. Async APIs call it themselves; await it before `parseNik`/`isValidNik`. */
+export function init(wasmSource?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+/** A region named by a NIK (Kemendagri codes, dotted: `32`, `32.01`, `32.01.05`). */
+export interface Region {
+  code: string;
+  /** `null` when the code is not in the bundled tables (district names are never bundled). */
+  name: string | null;
+}
+
+export interface RegencyRegion extends Region {
+  /** The current code when this regency moved province (e.g. `91.01` → `93.01` in 2022). */
+  movedTo: string | null;
+}
+
+export interface NikInfo {
+  /** The 16 digits, separators removed. */
+  normalized: string;
+  province: Region;
+  regency: RegencyRegion;
+  district: Region;
+  /** ISO `YYYY-MM-DD`. */
+  birthDate: string;
+  sex: 'male' | 'female';
+  /** 1–9999. */
+  serial: number;
+  /** For logs: `3201**********01`. */
+  masked: string;
+}
+
+/** Throws a `NikError`; throws a `TypeError` for a non-string. Needs `await init()` first. */
+export function parseNik(input: string): NikInfo;
+/** Needs `await init()` first. */
+export function isValidNik(input: string): boolean;
+
+export type SelfieSource =
+  | ImageData
+  | HTMLVideoElement
+  | HTMLCanvasElement
+  | HTMLImageElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | Blob
+  | ArrayBuffer
+  | Uint8Array;
+
+export interface PrepareSelfieOptions {
+  /** Longest side of the output, 64–8192 (default 1280). Never upscales. */
+  maxDimension?: number;
+  /** Hard limit on the output's size in bytes, 10,000–2,000,000 (default 2,000,000). */
+  maxBytes?: number;
+  /** Preferred JPEG quality in (0, 1] (default 0.85); lowered (to 0.40 at least) to fit. */
+  quality?: number;
+  /** Largest accepted width × height of the input (default 50,000,000). */
+  maxPixels?: number;
+}
+
+export interface PreparedSelfie {
+  /** Raw standard base64 (no `data:` prefix), as the API expects. */
+  base64: string;
+  /** Byte length of the file. */
+  bytes: number;
+  width: number;
+  height: number;
+  /** JPEG quality used, in (0, 1]; 0 for a passed-through PDF. */
+  quality: number;
+  mimeType: 'image/jpeg' | 'application/pdf';
+}
+
+/** Rejects with a `SelfieError`. */
+export function prepareSelfie(source: SelfieSource, options?: PrepareSelfieOptions): Promise<PreparedSelfie>;
+
+export interface FaceMatchClientOptions {
+  /** Base URL of the proxy; `/v1/dukcapilWithFacematch` is appended (a full endpoint URL also works). */
+  endpoint: string;
+  /** Sent as `Authorization: Bearer <token>`; a function is called before every request. */
+  token?: string | (() => string | Promise<string>);
+  /** Default 30,000. */
+  timeoutMs?: number;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+export interface VerifyRequest {
+  /** The NIK as text (never a number: 16 digits exceed a JS number's precision). */
+  nik: string;
+  /** A prepared selfie, or base64 (a `data:` URL is accepted) of a JPEG, PNG or PDF ≤ 2,000,000 bytes. */
+  selfie: PreparedSelfie | string;
+  /** 1–128 of `[A-Za-z0-9._:-]`. */
+  transactionId?: string;
+  signal?: AbortSignal;
+}
+
+export interface VerifyResult {
+  match: boolean;
+  /** As the service reports it, 0–100. */
+  score: number;
+  message: string | null;
+  requestId: string | null;
+  transactionId: string | null;
+}
+
+export class FaceMatchClient {
+  constructor(options: FaceMatchClientOptions);
+  /** Rejects with a `FaceMatchError`. */
+  verify(request: VerifyRequest): Promise<VerifyResult>;
+}
+
+export type NikErrorCode =
+  | 'NIK_EMPTY'
+  | 'NIK_LENGTH'
+  | 'NIK_NOT_DIGITS'
+  | 'NIK_PROVINCE'
+  | 'NIK_REGENCY'
+  | 'NIK_DISTRICT'
+  | 'NIK_BIRTH_DATE'
+  | 'NIK_SERIAL';
+
+export type SelfieErrorCode =
+  | 'SELFIE_EMPTY'
+  | 'SELFIE_TRUNCATED'
+  | 'SELFIE_CORRUPT'
+  | 'SELFIE_UNSUPPORTED_FORMAT'
+  | 'SELFIE_TOO_MANY_PIXELS'
+  | 'SELFIE_CANNOT_FIT'
+  | 'SELFIE_PDF_TOO_LARGE'
+  | 'SELFIE_INVALID_OPTIONS'
+  | 'SELFIE_INVALID_FRAME'
+  | 'SELFIE_INTERNAL'
+  | 'SELFIE_NO_FRAME'
+  | 'SELFIE_SOURCE_TYPE';
+
+/** Codes of the core catalogue that `verify` can reject with. */
+export type FaceMatchErrorCode =
+  | NikErrorCode
+  | 'IMAGE_MISSING'
+  | 'IMAGE_BASE64'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_TYPE'
+  | 'REQUEST_INVALID'
+  | 'TRANSACTION_ID_INVALID'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'UNAUTHORIZED'
+  | 'RATE_LIMITED'
+  | 'NIK_INVALID'
+  | 'FACE_NOT_DETECTED'
+  | 'MULTIPLE_FACES'
+  | 'UPSTREAM_UNAUTHORIZED'
+  | 'PROXY_UPSTREAM_CREDENTIALS'
+  | 'PROXY_MISCONFIGURED'
+  | 'UPSTREAM_RATE_LIMITED'
+  | 'UPSTREAM_BUSY'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_ERROR'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'BAD_REQUEST';
+
+/** `message` is English; `messageId` is Bahasa Indonesia. Both are fit for end users. */
+export class NikError extends Error {
+  readonly name: 'NikError';
+  readonly code: NikErrorCode;
+  readonly messageId: string;
+}
+
+export class SelfieError extends Error {
+  readonly name: 'SelfieError';
+  readonly code: SelfieErrorCode;
+  readonly messageId: string;
+}
+
+export class FaceMatchError extends Error {
+  readonly name: 'FaceMatchError';
+  readonly code: FaceMatchErrorCode;
+  readonly messageId: string;
+  /** HTTP status of the proxy's answer; `null` when none came (checks, network, timeout). */
+  readonly status: number | null;
+  readonly requestId: string | null;
+  readonly transactionId: string | null;
+  /** Whether the same request may succeed later. */
+  readonly retryable: boolean;
+}

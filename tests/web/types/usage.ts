@@ -1,0 +1,61 @@
+// Compiled by `cargo xtask test` with tsc --noEmit --strict against the built package: the
+// declarations must describe a usable API with no `any`.
+import {
+  init,
+  parseNik,
+  isValidNik,
+  prepareSelfie,
+  FaceMatchClient,
+  FaceMatchError,
+  NikError,
+  SelfieError,
+  type NikInfo,
+  type PreparedSelfie,
+  type VerifyResult,
+  type FaceMatchErrorCode,
+} from 'dukcapil-facematch';
+
+export async function onboarding(video: HTMLVideoElement, nikInput: string): Promise<string> {
+  await init();
+  if (!isValidNik(nikInput)) return 'invalid';
+  const info: NikInfo = parseNik(nikInput);
+  const province: string | null = info.province.name;
+  const moved: string | null = info.regency.movedTo;
+  const sex: 'male' | 'female' = info.sex;
+  const selfie: PreparedSelfie = await prepareSelfie(video, { maxDimension: 1280, quality: 0.85 });
+  const client = new FaceMatchClient({
+    endpoint: 'https://verify.example.com',
+    token: async () => 'session-token',
+    timeoutMs: 20_000,
+  });
+  try {
+    const r: VerifyResult = await client.verify({
+      nik: info.normalized,
+      selfie,
+      transactionId: 'tx-1',
+      signal: AbortSignal.timeout(30_000),
+    });
+    return `${province} ${moved} ${sex} ${r.match} ${r.score.toFixed(1)} ${r.requestId ?? ''}`;
+  } catch (e) {
+    if (e instanceof FaceMatchError) {
+      const code: FaceMatchErrorCode = e.code;
+      const status: number | null = e.status;
+      return `${code} ${status} ${e.retryable} ${e.messageId}`;
+    }
+    if (e instanceof NikError || e instanceof SelfieError) return e.code;
+    throw e;
+  }
+}
+
+export async function fromFile(file: File, bytes: Uint8Array, buf: ArrayBuffer): Promise<number> {
+  const a = await prepareSelfie(file);
+  const b = await prepareSelfie(bytes, { maxBytes: 500_000 });
+  const c = await prepareSelfie(buf);
+  const d = await prepareSelfie(new OffscreenCanvas(10, 10));
+  return a.bytes + b.bytes + c.bytes + d.width;
+}
+
+// @ts-expect-error: a NIK is never a number.
+parseNik(3171024503990001);
+// @ts-expect-error: the endpoint is required.
+new FaceMatchClient({});
