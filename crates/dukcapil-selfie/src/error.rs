@@ -79,6 +79,15 @@ selfie_errors! {
     Internal = "SELFIE_INTERNAL",
         id: "Terjadi kesalahan saat memproses foto. Coba lagi.",
         en: "Something went wrong while processing the photo. Try again.";
+    /// The source has no picture yet: a video not playing, or an image not loaded.
+    NoFrame = "SELFIE_NO_FRAME",
+        id: "Kamera belum menampilkan gambar. Tunggu sebentar lalu coba lagi.",
+        en: "The camera has no picture yet. Wait a moment and try again.";
+    /// The caller passed a kind of image source it does not handle (browser module: a JS
+    /// value that is not a frame, canvas, image or file).
+    SourceType = "SELFIE_SOURCE_TYPE",
+        id: "Jenis sumber gambar ini tidak didukung.",
+        en: "This kind of image source is not supported.";
 }
 
 impl fmt::Display for SelfieError {

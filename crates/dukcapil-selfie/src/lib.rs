@@ -20,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "decoders")]
 mod decode;
 mod error;
 mod orient;
@@ -206,7 +207,7 @@ pub fn prepare_from_rgba(
         for p in owned.chunks_exact_mut(4) {
             let a = p[3];
             for c in &mut p[..3] {
-                *c = decode::over_white(*c, a);
+                *c = over_white(*c, a);
             }
             p[3] = 255;
         }
@@ -226,7 +227,9 @@ pub fn prepare_from_rgba(
 /// Prepares a selfie from the bytes of a JPEG, PNG or PDF file.
 ///
 /// JPEGs get their EXIF orientation applied and are decoded at 1/2, 1/4 or 1/8 scale when the
-/// output is that much smaller. A PDF of at most `max_bytes` is returned unchanged.
+/// output is that much smaller. A PDF of at most `max_bytes` is returned unchanged. Without
+/// the `decoders` feature, JPEG and PNG files are [`SelfieError::UnsupportedFormat`] (decode
+/// them elsewhere and call [`prepare_from_rgba`]).
 ///
 /// ```
 /// use dukcapil_selfie::{prepare_from_file, SelfieError, SelfieOptions};
@@ -237,8 +240,12 @@ pub fn prepare_from_rgba(
 /// jpeg_encoder::Encoder::new(&mut jpeg, 90)
 ///     .encode(&[200u8; 3000 * 2000 * 3], 3000, 2000, jpeg_encoder::ColorType::Rgb)
 ///     .unwrap();
+/// # if cfg!(feature = "decoders") {
 /// let out = prepare_from_file(&jpeg, &opts).unwrap();
 /// assert_eq!((out.width, out.height), (1280, 853));
+/// # } else {
+/// # assert_eq!(prepare_from_file(&jpeg, &opts), Err(SelfieError::UnsupportedFormat));
+/// # }
 ///
 /// assert_eq!(prepare_from_file(b"", &opts), Err(SelfieError::Empty));
 /// let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
@@ -252,30 +259,44 @@ pub fn prepare_from_file(
     if bytes.is_empty() {
         return Err(SelfieError::Empty);
     }
-    let decoded = match detect_image_kind(bytes) {
+    match detect_image_kind(bytes) {
         Some(ImageKind::Pdf) => {
             if bytes.len() > opts.max_bytes {
                 return Err(SelfieError::PdfTooLarge);
             }
-            return Ok(PreparedSelfie {
+            Ok(PreparedSelfie {
                 bytes: bytes.to_vec(),
                 mime_type: ImageKind::Pdf.mime_type(),
                 width: 0,
                 height: 0,
                 quality: 0.0,
-            });
+            })
         }
-        Some(ImageKind::Jpeg) => decode::decode_jpeg(bytes, opts.max_pixels, opts.max_dimension)?,
-        Some(ImageKind::Png) => decode::decode_png(bytes, opts.max_pixels)?,
+        #[cfg(feature = "decoders")]
+        Some(ImageKind::Jpeg) => from_decoded(
+            &decode::decode_jpeg(bytes, opts.max_pixels, opts.max_dimension)?,
+            opts,
+        ),
+        #[cfg(feature = "decoders")]
+        Some(ImageKind::Png) => from_decoded(&decode::decode_png(bytes, opts.max_pixels)?, opts),
+        #[cfg(not(feature = "decoders"))]
+        Some(ImageKind::Jpeg | ImageKind::Png) => Err(SelfieError::UnsupportedFormat),
         None => {
             // The start of a JPEG or PNG signature, cut short.
             let starts: [&[u8]; 2] = [b"\xFF\xD8\xFF", b"\x89PNG\r\n\x1a\n"];
             if starts.iter().any(|s| s.starts_with(bytes)) {
                 return Err(SelfieError::Truncated);
             }
-            return Err(SelfieError::UnsupportedFormat);
+            Err(SelfieError::UnsupportedFormat)
         }
-    };
+    }
+}
+
+#[cfg(feature = "decoders")]
+fn from_decoded(
+    decoded: &decode::Decoded,
+    opts: &SelfieOptions,
+) -> Result<PreparedSelfie, SelfieError> {
     let src = Source {
         rgba: &decoded.rgba,
         width: decoded.width,
@@ -298,9 +319,23 @@ struct Source<'a> {
     orientation: u8,
 }
 
+/// `c` with alpha `a` composited on white, rounded.
+#[inline]
+pub(crate) fn over_white(c: u8, a: u8) -> u8 {
+    let (c, a) = (u32::from(c), u32::from(a));
+    ((c * a + 255 * (255 - a) + 127) / 255) as u8
+}
+
 /// `width × height` scaled so the long side is at most `long_side`, never upscaled; the short
-/// side is rounded and at least 1.
-pub(crate) fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
+/// side is rounded and at least 1. The output size of [`prepare_from_rgba`] and
+/// [`prepare_from_file`] for `long_side` = [`SelfieOptions::max_dimension`].
+///
+/// ```
+/// use dukcapil_selfie::fit_within;
+/// assert_eq!(fit_within(4032, 3024, 1280), (1280, 960));
+/// assert_eq!(fit_within(640, 480, 1280), (640, 480));
+/// ```
+pub fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
     let long = width.max(height);
     if long <= long_side {
         return (width, height);
@@ -410,6 +445,26 @@ fn fit_and_encode(src: &Source<'_>, opts: &SelfieOptions) -> Result<PreparedSelf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(not(feature = "decoders"))]
+    #[test]
+    fn without_decoders_only_pdf_passes() {
+        let opts = SelfieOptions::default();
+        for file in [
+            &b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"[..],
+            b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR",
+        ] {
+            assert_eq!(
+                prepare_from_file(file, &opts),
+                Err(SelfieError::UnsupportedFormat)
+            );
+        }
+        assert_eq!(
+            prepare_from_file(b"\xFF\xD8", &opts),
+            Err(SelfieError::Truncated)
+        );
+        assert!(prepare_from_file(b"%PDF-1.4\n", &opts).unwrap().is_pdf());
+    }
 
     #[test]
     fn fit_keeps_aspect_and_never_upscales() {

@@ -4,7 +4,9 @@
 
 use crate::js::{self, Kind};
 use dukcapil_core::{image::ImageKind, Lang};
-use dukcapil_selfie::{prepare_from_rgba, PreparedSelfie, SelfieError, SelfieOptions};
+use dukcapil_selfie::{
+    fit_within, prepare_from_file, prepare_from_rgba, PreparedSelfie, SelfieError, SelfieOptions,
+};
 use js_sys::{Array, ArrayBuffer, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -48,49 +50,25 @@ extern "C" {
     fn create_image_bitmap(src: &JsValue) -> Result<Promise, JsValue>;
 }
 
-/// Errors this layer adds to the selfie crate's: about the JS source, not the pixels.
-enum Failure {
-    Selfie(SelfieError),
-    /// A `<video>` with no frame yet (`readyState < HAVE_CURRENT_DATA`), or an image not loaded.
-    NoFrame,
-    /// Not one of the accepted source types.
-    SourceType,
-}
-
-impl From<SelfieError> for Failure {
-    fn from(e: SelfieError) -> Self {
-        Failure::Selfie(e)
+/// A `SelfieError` with the JS exception that caused it, if any.
+fn to_js(e: SelfieError, cause: &JsValue) -> JsValue {
+    let details = Object::new();
+    if !cause.is_undefined() {
+        js::set(&details, "cause", cause.clone());
     }
+    js::error(
+        Kind::Selfie,
+        e.code(),
+        e.message(Lang::En),
+        e.message(Lang::Id),
+        &details,
+    )
 }
 
-// TODO(lead): these two belong in dukcapil-selfie's catalogue.
-impl Failure {
-    fn to_js(&self, cause: &JsValue) -> JsValue {
-        let (code, en, id) = match self {
-            Failure::Selfie(e) => (e.code(), e.message(Lang::En), e.message(Lang::Id)),
-            Failure::NoFrame => (
-                "SELFIE_NO_FRAME",
-                "The camera has no picture yet. Wait a moment and try again.",
-                "Kamera belum menampilkan gambar. Tunggu sebentar lalu coba lagi.",
-            ),
-            Failure::SourceType => (
-                "SELFIE_SOURCE_TYPE",
-                "This kind of image source is not supported.",
-                "Jenis sumber gambar ini tidak didukung.",
-            ),
-        };
-        let details = Object::new();
-        if !cause.is_undefined() {
-            js::set(&details, "cause", cause.clone());
-        }
-        js::error(Kind::Selfie, code, en, id, &details)
-    }
-}
+type Res<T> = Result<T, (SelfieError, JsValue)>;
 
-type Res<T> = Result<T, (Failure, JsValue)>;
-
-fn fail<T>(f: impl Into<Failure>) -> Res<T> {
-    Err((f.into(), JsValue::UNDEFINED))
+fn fail<T>(e: SelfieError) -> Res<T> {
+    Err((e, JsValue::UNDEFINED))
 }
 
 /// A whole number in `0..=max`, or `InvalidOptions`.
@@ -123,14 +101,13 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
     }
     let quality = js::get(options, "quality");
     if !quality.is_undefined() {
-        opts.quality = quality.as_f64().ok_or((
-            Failure::Selfie(SelfieError::InvalidOptions),
-            JsValue::UNDEFINED,
-        ))? as f32;
+        opts.quality = quality
+            .as_f64()
+            .ok_or((SelfieError::InvalidOptions, JsValue::UNDEFINED))?
+            as f32;
     }
     // Range checks are the selfie crate's; run them before any decoding work.
-    opts.validate()
-        .map_err(|e| (e.into(), JsValue::UNDEFINED))?;
+    opts.validate().map_err(|e| (e, JsValue::UNDEFINED))?;
     Ok(opts)
 }
 
@@ -142,15 +119,15 @@ fn scratch(w: u32, h: u32) -> Res<Context2d> {
         js_sys::Reflect::has(&js_sys::global(), &"OffscreenCanvas".into()).unwrap_or(false);
     let canvas: JsValue = if has_offscreen {
         OffscreenCanvas::new(w, h)
-            .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))?
+            .map_err(|e| (SelfieError::Internal, e))?
             .into()
     } else {
         let doc = web_sys::window()
             .and_then(|w| w.document())
-            .ok_or((Failure::Selfie(SelfieError::Internal), JsValue::UNDEFINED))?;
+            .ok_or((SelfieError::Internal, JsValue::UNDEFINED))?;
         let c: HtmlCanvasElement = doc
             .create_element("canvas")
-            .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))?
+            .map_err(|e| (SelfieError::Internal, e))?
             .unchecked_into();
         c.set_width(w);
         c.set_height(h);
@@ -161,7 +138,7 @@ fn scratch(w: u32, h: u32) -> Res<Context2d> {
     let ctx = canvas
         .unchecked_into::<AnyCanvas>()
         .get_context("2d", &settings)
-        .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))?;
+        .map_err(|e| (SelfieError::Internal, e))?;
     if ctx.is_null() || ctx.is_undefined() {
         return fail(SelfieError::Internal);
     }
@@ -171,7 +148,7 @@ fn scratch(w: u32, h: u32) -> Res<Context2d> {
 /// Draws `src` at `w × h` on a scratch canvas and reads the pixels back.
 fn draw_to_rgba(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<ImageData> {
     if w == 0 || h == 0 {
-        return fail(Failure::NoFrame);
+        return fail(SelfieError::NoFrame);
     }
     if u64::from(w) * u64::from(h) > opts.max_pixels {
         return fail(SelfieError::TooManyPixels);
@@ -180,33 +157,18 @@ fn draw_to_rgba(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<Imag
     let (fw, fh) = (f64::from(w), f64::from(h));
     // A tainted (cross-origin) source makes getImageData throw a SecurityError.
     ctx.draw_image(src, 0.0, 0.0, fw, fh)
-        .map_err(|e| (Failure::Selfie(SelfieError::InvalidFrame), e))?;
+        .map_err(|e| (SelfieError::InvalidFrame, e))?;
     ctx.get_image_data(0.0, 0.0, fw, fh)
-        .map_err(|e| (Failure::Selfie(SelfieError::InvalidFrame), e))
+        .map_err(|e| (SelfieError::InvalidFrame, e))
 }
 
 fn from_image_data(img: &ImageData, opts: &SelfieOptions) -> Res<PreparedSelfie> {
     let data = img.data();
-    prepare_from_rgba(img.width(), img.height(), &data, opts)
-        .map_err(|e| (e.into(), JsValue::UNDEFINED))
+    prepare_from_rgba(img.width(), img.height(), &data, opts).map_err(|e| (e, JsValue::UNDEFINED))
 }
 
 fn from_drawable(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<PreparedSelfie> {
     from_image_data(&draw_to_rgba(src, w, h, opts)?, opts)
-}
-
-/// `width × height` scaled so the long side is at most `long_side`; never upscales.
-// TODO(lead): dukcapil_selfie::fit_within is pub(crate); export it and drop this copy.
-fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
-    let long = width.max(height);
-    if long <= long_side || long == 0 {
-        return (width, height);
-    }
-    let scale = |side: u32| {
-        let v = (u64::from(side) * u64::from(long_side) + u64::from(long) / 2) / u64::from(long);
-        u32::try_from(v).unwrap_or(long_side).max(1)
-    };
-    (scale(width), scale(height))
 }
 
 /// Loads a blob into an `<img>`. `onload` fires once the header is read; the pixels are
@@ -242,10 +204,10 @@ fn draw_scaled(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<Prepa
     ctx.set_image_smoothing_quality("medium");
     let (fw, fh) = (f64::from(tw), f64::from(th));
     ctx.draw_image(src, 0.0, 0.0, fw, fh)
-        .map_err(|e| (Failure::Selfie(SelfieError::Corrupt), e))?;
+        .map_err(|e| (SelfieError::Corrupt, e))?;
     let data = ctx
         .get_image_data(0.0, 0.0, fw, fh)
-        .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))?;
+        .map_err(|e| (SelfieError::Internal, e))?;
     from_image_data(&data, opts)
 }
 
@@ -267,7 +229,7 @@ async fn browser_decode(
         SelfieError::UnsupportedFormat
     };
     if let Some(loaded) = load_image(blob).await {
-        let img = loaded.map_err(|e| (Failure::Selfie(broken), e))?;
+        let img = loaded.map_err(|e| (broken, e))?;
         return draw_scaled(&img, img.natural_width(), img.natural_height(), opts);
     }
     // Workers: no <img>, so a full-size decode.
@@ -275,9 +237,7 @@ async fn browser_decode(
         Ok(p) => JsFuture::from(p).await,
         Err(e) => Err(e),
     };
-    let b: ImageBitmap = bitmap
-        .map_err(|e| (Failure::Selfie(broken), e))?
-        .unchecked_into();
+    let b: ImageBitmap = bitmap.map_err(|e| (broken, e))?.unchecked_into();
     let out = draw_scaled(&b, b.width(), b.height(), opts);
     b.close();
     out
@@ -286,37 +246,19 @@ async fn browser_decode(
 async fn blob_head(blob: &Blob) -> Res<Vec<u8>> {
     let head = blob
         .slice_with_f64_and_f64(0.0, 16.0)
-        .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))?;
+        .map_err(|e| (SelfieError::Internal, e))?;
     blob_bytes(&head).await
 }
 
 async fn blob_bytes(blob: &Blob) -> Res<Vec<u8>> {
     let buf = JsFuture::from(blob.array_buffer())
         .await
-        .map_err(|e| (Failure::Selfie(SelfieError::Truncated), e))?;
+        .map_err(|e| (SelfieError::Truncated, e))?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
 fn bytes_blob(bytes: &Uint8Array) -> Res<Blob> {
-    Blob::new_with_u8_array_sequence(&Array::of1(bytes))
-        .map_err(|e| (Failure::Selfie(SelfieError::Internal), e))
-}
-
-/// A PDF is sent as it is, when small enough.
-// TODO(lead): the same rule as dukcapil_selfie::prepare_from_file's; calling that would link
-// its JPEG and PNG decoders (~60 KB gz) which this crate does not use. A selfie feature that
-// leaves them out would remove this copy.
-fn pdf_passthrough(bytes: Vec<u8>, opts: &SelfieOptions) -> Res<PreparedSelfie> {
-    if bytes.len() > opts.max_bytes {
-        return fail(SelfieError::PdfTooLarge);
-    }
-    Ok(PreparedSelfie {
-        bytes,
-        mime_type: ImageKind::Pdf.mime_type(),
-        width: 0,
-        height: 0,
-        quality: 0.0,
-    })
+    Blob::new_with_u8_array_sequence(&Array::of1(bytes)).map_err(|e| (SelfieError::Internal, e))
 }
 
 /// An image file, as a Blob (bytes are only read for a PDF).
@@ -327,7 +269,12 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions) -> Res<PreparedSelfie> {
     let head = blob_head(blob).await?;
     let mime = dukcapil_selfie::sniff_mime(&head);
     if mime == Some(ImageKind::Pdf.mime_type()) {
-        return pdf_passthrough(blob_bytes(blob).await?, opts);
+        // Refused before reading a large file; the selfie crate checks again.
+        if blob.size() > opts.max_bytes as f64 {
+            return fail(SelfieError::PdfTooLarge);
+        }
+        return prepare_from_file(&blob_bytes(blob).await?, opts)
+            .map_err(|e| (e, JsValue::UNDEFINED));
     }
     let known =
         mime == Some(ImageKind::Jpeg.mime_type()) || mime == Some(ImageKind::Png.mime_type());
@@ -342,7 +289,7 @@ async fn prepare(source: JsValue, options: JsValue) -> Res<PreparedSelfie> {
     if let Some(v) = source.dyn_ref::<HtmlVideoElement>() {
         // HAVE_CURRENT_DATA (2): a frame can be drawn.
         if v.ready_state() < 2 {
-            return fail(Failure::NoFrame);
+            return fail(SelfieError::NoFrame);
         }
         return from_drawable(&source, v.video_width(), v.video_height(), &opts);
     }
@@ -357,7 +304,7 @@ async fn prepare(source: JsValue, options: JsValue) -> Res<PreparedSelfie> {
     }
     if let Some(img) = source.dyn_ref::<HtmlImageElement>() {
         if !img.complete() {
-            return fail(Failure::NoFrame);
+            return fail(SelfieError::NoFrame);
         }
         return from_drawable(&source, img.natural_width(), img.natural_height(), &opts);
     }
@@ -370,10 +317,10 @@ async fn prepare(source: JsValue, options: JsValue) -> Res<PreparedSelfie> {
     if let Some(arr) = source.dyn_ref::<Uint8Array>() {
         return from_file(&bytes_blob(arr)?, &opts).await;
     }
-    fail(Failure::SourceType)
+    fail(SelfieError::SourceType)
 }
 
-fn to_js(p: &PreparedSelfie) -> JsValue {
+fn prepared_to_js(p: &PreparedSelfie) -> JsValue {
     let o = Object::new();
     js::set(&o, "base64", p.to_base64());
     js::set(&o, "bytes", p.bytes.len() as f64);
@@ -396,7 +343,7 @@ pub async fn prepare_selfie(
     #[wasm_bindgen(unchecked_param_type = "PrepareSelfieOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     match prepare(source, options).await {
-        Ok(p) => Ok(to_js(&p)),
-        Err((f, cause)) => Err(f.to_js(&cause)),
+        Ok(p) => Ok(prepared_to_js(&p)),
+        Err((e, cause)) => Err(to_js(e, &cause)),
     }
 }
