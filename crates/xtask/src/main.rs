@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the project's automation. Every command installs what it needs.
 
 mod codegen;
+mod demo;
 mod fuzz;
+mod proxy;
 mod setup;
 mod util;
 mod web;
@@ -13,8 +15,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                 every check and test suite (what CI runs)
-  demo                 build and serve the demo onboarding page
+  demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
   codegen [--check]    regenerate committed generated files (or check them for drift)
+  token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
   setup                install the pinned tools without running anything";
@@ -35,10 +38,11 @@ fn run(args: &[String]) -> Result<()> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
-        Some("demo") => demo(&root),
+        Some("demo") => demo(&root, rest),
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
         Some("bench") => bench(&root, rest),
+        Some("token") => proxy::token(&root, rest),
         Some("setup") => {
             println!("{}", setup::ensure_all(&root)?.describe());
             Ok(())
@@ -101,8 +105,12 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    util::step("edge proxy (dukcapil-proxy) under Miniflare/workerd");
+    proxy::test(root, &tools)?;
     util::step("browser module (dukcapil-web) in headless Chromium");
     web::test(root, &tools)?;
+    util::step("end to end: the demo page in Chromium, wrangler dev, the HyperVerge double");
+    demo::test(root, &tools)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
@@ -117,8 +125,7 @@ fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
     }
 }
 
-fn demo(root: &std::path::Path) -> Result<()> {
-    setup::ensure_all(root)?;
-    println!("The demo page is not built yet: it arrives with the demo issue.");
-    Ok(())
+fn demo(root: &std::path::Path, args: &[String]) -> Result<()> {
+    let tools = setup::ensure_all(root)?;
+    demo::run(root, &tools, args)
 }

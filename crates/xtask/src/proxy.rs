@@ -102,6 +102,21 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
     util::run(root, "node", &["--test", "tests/proxy/"], &[])
 }
 
+/// The sandbox's test serials for a terminal, from the proxy's own table.
+pub fn sandbox_table() -> String {
+    use dukcapil_proxy::logic::sandbox::SANDBOX_TABLE;
+    let mut s = String::from("  serial  example NIK       answer\n");
+    for case in SANDBOX_TABLE {
+        let serial = case.serial;
+        s.push_str(&format!(
+            "  {serial}    327301010190{serial}  {}\n",
+            case.answer
+        ));
+    }
+    s.push_str("  other   3273010101904242  200, match true, score 97.5");
+    s
+}
+
 const TOKEN_USAGE: &str =
     "usage: cargo xtask token --nik <NIK> [--txn ID] [--ttl SECS] [--sub SUBJECT] [--secret S]
   The secret defaults to $PROXY_JWT_SECRET, then to PROXY_JWT_SECRET in .dev.vars.";
@@ -194,20 +209,17 @@ process.stdout.write(input + '.' + sig + '\n');
     )
 }
 
-/// The NIK as the proxy hashes it: separators (space, `.`, `-`) removed, 16 digits.
+/// The NIK as the proxy hashes it, checked with the proxy's own rules and today's date.
 fn normalize_nik(input: &str) -> Result<String> {
-    let digits: String = input
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-'))
-        .collect();
-    if digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(XtaskError::new(
-            "--nik must be 16 digits (separators allowed)",
-        ))
-    }
+    use dukcapil_proxy::logic::time::today_in_indonesia;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_millis() as f64);
+    let today = today_in_indonesia(now_ms)
+        .ok_or_else(|| XtaskError::new("the system clock is outside the calendar"))?;
+    dukcapil_core::nik::parse_nik(input, today)
+        .map(|nik| nik.normalized())
+        .map_err(|e| XtaskError::new(format!("--nik: {e}")))
 }
 
 /// A `KEY=value` from a dotenv-style file (optional quotes), as wrangler reads `.dev.vars`.
@@ -233,6 +245,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sandbox_table_lists_every_serial() {
+        let table = sandbox_table();
+        for case in dukcapil_proxy::logic::sandbox::SANDBOX_TABLE {
+            assert!(table.contains(&format!("327301010190{}", case.serial)));
+        }
+    }
+
+    #[test]
     fn nik_normalisation() {
         assert_eq!(
             normalize_nik(" 3273-0101.0190 1234 ").unwrap(),
@@ -240,6 +260,7 @@ mod tests {
         );
         assert!(normalize_nik("327301010190123").is_err());
         assert!(normalize_nik("32730101019012a4").is_err());
+        assert!(normalize_nik("5473010101901234").is_err());
     }
 
     #[test]

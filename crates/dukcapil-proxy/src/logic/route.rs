@@ -1,0 +1,72 @@
+//! Which handler a method and path reach.
+
+/// The verification path: the same as upstream, so the proxy is a drop-in base URL.
+pub use dukcapil_core::contract::VERIFY_PATH;
+pub const HEALTH_PATH: &str = "/healthz";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Verify,
+    Health,
+    /// CORS preflight (`OPTIONS`) on a known path.
+    Preflight,
+    /// A known path with another method; carries the `Allow` header value.
+    MethodNotAllowed(&'static str),
+    NotFound,
+}
+
+impl Route {
+    /// A path safe to log: known paths as they are, anything else redacted (a client could
+    /// put personal data in a URL).
+    pub fn log_path(path: &str) -> &'static str {
+        match path {
+            VERIFY_PATH => VERIFY_PATH,
+            HEALTH_PATH => HEALTH_PATH,
+            _ => "<other>",
+        }
+    }
+}
+
+/// Routes on the exact path (no trailing-slash or case variants: they are not the API).
+pub fn route(method: &str, path: &str) -> Route {
+    let (allow, route) = match path {
+        VERIFY_PATH => ("POST, OPTIONS", Route::Verify),
+        HEALTH_PATH => ("GET, HEAD, OPTIONS", Route::Health),
+        _ => return Route::NotFound,
+    };
+    match (method, route) {
+        ("OPTIONS", _) => Route::Preflight,
+        ("POST", Route::Verify) | ("GET" | "HEAD", Route::Health) => route,
+        _ => Route::MethodNotAllowed(allow),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases = [
+            ("POST", VERIFY_PATH, Route::Verify),
+            ("GET", VERIFY_PATH, Route::MethodNotAllowed("POST, OPTIONS")),
+            ("PUT", VERIFY_PATH, Route::MethodNotAllowed("POST, OPTIONS")),
+            ("OPTIONS", VERIFY_PATH, Route::Preflight),
+            ("GET", HEALTH_PATH, Route::Health),
+            ("HEAD", HEALTH_PATH, Route::Health),
+            (
+                "POST",
+                HEALTH_PATH,
+                Route::MethodNotAllowed("GET, HEAD, OPTIONS"),
+            ),
+            ("POST", "/v1/dukcapilWithFacematch/", Route::NotFound),
+            ("POST", "/v1/dukcapilwithfacematch", Route::NotFound),
+            ("GET", "/", Route::NotFound),
+            ("OPTIONS", "/nope", Route::NotFound),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(route(method, path), want, "{method} {path}");
+        }
+        assert_eq!(Route::log_path("/3201010101900001"), "<other>");
+    }
+}

@@ -1,0 +1,168 @@
+// Caller authorisation: the HS256 JWT, anonymous mode, Turnstile. Refusals never reach upstream.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  startProxy, startDouble, assertError, assertNoLeaks, mint, unsignedToken, rsaToken, sha256hex,
+  APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, TURNSTILE_SECRET,
+} from './harness.mjs';
+
+let double, proxy;
+before(async () => {
+  double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
+  proxy = await startProxy({}, { double });
+});
+after(async () => {
+  await proxy?.dispose();
+  await double?.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+
+const refused = [
+  ['no Authorization header', async () => null, null],
+  ['expired an hour ago', () => mint({ iatOffset: -3700, ttl: 600 }), 'token_expired'],
+  ['expired beyond the 30 s leeway', () => mint({ iatOffset: -400, ttl: 360 }), 'token_expired'],
+  ['issued in the future', () => mint({ iatOffset: 120 }), 'token_not_yet_valid'],
+  ['lifetime over 15 minutes', () => mint({ ttl: 901 }), 'token_lifetime'],
+  ['wrong signature', () => mint({ secret: 'fake-some-other-secret' }), 'token_signature'],
+  ['alg none', async () => unsignedToken({ iat: now(), exp: now() + 60, nik_sha256: sha256hex(NIK) }), 'token_algorithm'],
+  ['alg HS512 with the right secret', () => mint({ alg: 'HS512' }), 'token_algorithm'],
+  ['alg HS384 with the right secret', () => mint({ alg: 'HS384' }), 'token_algorithm'],
+  ['alg RS256', () => rsaToken({ nik_sha256: sha256hex(NIK) }), 'token_algorithm'],
+  ['bound to another NIK', () => mint({ nik: OTHER_NIK }), 'token_nik_mismatch'],
+  ['bound to another transactionId', () => mint({ txn: 'txn-other' }), 'token_txn_mismatch'],
+  ['no exp', () => hs256Raw({ iat: now() }), 'token_malformed'],
+  ['no iat', () => hs256Raw({ exp: now() + 60 }), 'token_malformed'],
+  ['exp as a string', () => hs256Raw({ iat: now(), exp: String(now() + 60) }), 'token_malformed'],
+  ['garbage', async () => 'not.a.jwt', 'token_malformed'],
+];
+
+// A token signed correctly over arbitrary claims (jose always writes valid numeric dates).
+async function hs256Raw(claims) {
+  const { createHmac } = await import('node:crypto');
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${createHmac('sha256', JWT_SECRET).update(input).digest('base64url')}`;
+}
+
+for (const [name, make, reason] of refused) {
+  test(`401 for a token: ${name}`, async () => {
+    double.reset();
+    const token = await make();
+    const res = await proxy.verify({ token, txn: 'txn-1' });
+    assertError(res, 401, 'UNAUTHORIZED');
+    assert.match(res.headers['www-authenticate'], /^Bearer realm="dukcapil-proxy"/);
+    if (reason) assert.match(res.headers['www-authenticate'], /error="invalid_token"/);
+    assert.equal(double.requests.length, 0);
+    const log = await proxy.logFor(res.headers['x-request-id']);
+    assert.equal(log.reason, reason ?? 'token_missing');
+  });
+}
+
+test('a Basic or empty Authorization header is refused', async () => {
+  for (const value of ['Basic Zm9vOmJhcg==', 'Bearer', 'Bearer ']) {
+    const res = await proxy.verify({ token: null, headers: { authorization: value } });
+    assertError(res, 401, 'UNAUTHORIZED');
+  }
+  assert.equal(double.requests.length, 0);
+});
+
+test('a valid token: bound NIK (any hex case), bound txn, leeway, 15 min lifetime', async () => {
+  const ok = [
+    await mint({ txn: 'txn-1' }),
+    await mint({ nik: null }), // no NIK binding: allowed, bindings apply when present
+    await mint({ iatOffset: -320, ttl: 300 }), // expired 20 s ago, within leeway
+    await mint({ ttl: 900 }),
+    await hs256Raw({ iat: now(), exp: now() + 60, nik_sha256: sha256hex(NIK).toUpperCase() }),
+  ];
+  for (const token of ok) {
+    double.reset();
+    const res = await proxy.verify({ token, txn: 'txn-1' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(double.requests.length, 1);
+  }
+});
+
+test('ALLOW_ANONYMOUS=true: no token passes with a warning, a bad token still fails', async () => {
+  const anon = await startProxy({ ALLOW_ANONYMOUS: 'true', PROXY_JWT_SECRET: null }, { double });
+  try {
+    double.reset();
+    let res = await anon.verify({ token: null });
+    assert.equal(res.status, 200, res.text);
+    const log = await anon.logFor(res.headers['x-request-id']);
+    assert.equal(log.auth, 'anonymous');
+    assert.equal(log.level, 'warn');
+    assert.ok(log.warnings.includes('anonymous_call'));
+  } finally {
+    await anon.dispose();
+  }
+  const both = await startProxy({ ALLOW_ANONYMOUS: 'true' }, { double });
+  try {
+    assertError(await both.verify({ token: await mint({ nik: OTHER_NIK }) }), 401, 'UNAUTHORIZED');
+    assert.equal((await both.verify({ token: null })).status, 200);
+  } finally {
+    await both.dispose();
+  }
+});
+
+test('anonymous needs exactly "true"; with no JWT secret either, the proxy fails closed', async () => {
+  for (const flag of ['TRUE', '1', 'yes', null]) {
+    const p = await startProxy({ ALLOW_ANONYMOUS: flag, PROXY_JWT_SECRET: null }, { double });
+    try {
+      double.reset();
+      assertError(await p.verify({ token: null }), 500, 'PROXY_MISCONFIGURED');
+      assert.equal((await p.fetch('/healthz')).json.ready, false);
+      assert.equal(double.requests.length, 0);
+    } finally {
+      await p.dispose();
+    }
+  }
+});
+
+test('Turnstile: verified server-side when TURNSTILE_SECRET is set', async () => {
+  const seen = [];
+  let verdict = true;
+  const siteverify = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ path: req.url, type: req.headers['content-type'], form: Object.fromEntries(new URLSearchParams(body)) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ success: verdict, 'error-codes': verdict ? [] : ['invalid-input-response'] }));
+    });
+  });
+  await new Promise((r) => siteverify.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${siteverify.address().port}/siteverify`;
+  const p = await startProxy({ TURNSTILE_SECRET, TURNSTILE_VERIFY_URL: url }, { double });
+  try {
+    double.reset();
+    // Missing token: refused without calling anyone.
+    assertError(await p.verify({}), 401, 'UNAUTHORIZED');
+    assert.equal(seen.length, 0);
+    // Rejected token.
+    verdict = false;
+    assertError(await p.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token' } }), 401, 'UNAUTHORIZED');
+    assert.equal(double.requests.length, 0);
+    // Accepted token.
+    verdict = true;
+    const res = await p.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token', 'cf-connecting-ip': '203.0.113.5' } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(double.requests.length, 1);
+    const last = seen.at(-1);
+    assert.equal(last.type, 'application/x-www-form-urlencoded');
+    assert.equal(last.form.secret, TURNSTILE_SECRET);
+    assert.equal(last.form.response, 'XXXX.fake-turnstile-token');
+    assert.equal(last.form.remoteip, '203.0.113.5');
+    // Invalid requests do not burn a Turnstile check.
+    const before = seen.length;
+    assertError(await p.verify({ nik: '123', headers: { 'cf-turnstile-response': 'XXXX' } }), 400, 'NIK_LENGTH');
+    assert.equal(seen.length, before);
+  } finally {
+    await p.dispose();
+    await new Promise((r) => siteverify.close(r));
+  }
+});
+
+test('no secret, token, full NIK or image data leaked', () => assertNoLeaks());

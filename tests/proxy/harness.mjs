@@ -1,0 +1,249 @@
+// Shared test harness: the built Worker under Miniflare (the real workerd runtime), the
+// HyperVerge double, fixtures, token minting with jose, and a transcript of every answer and
+// log line so each suite can prove no secret, full NIK or image data ever leaks.
+
+import { Miniflare } from 'miniflare';
+import { SignJWT, generateKeyPair } from 'jose';
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { startDouble } from './hyperverge-double.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SCRIPT = process.env.PROXY_SCRIPT ?? path.join(ROOT, 'build/index.js');
+
+// Fake secrets, distinctive so the leak scan cannot miss them.
+export const APP_ID = 'fake-app-id-7f3a';
+export const APP_KEY = 'fake-app-key-SECRET-9c2e71';
+export const JWT_SECRET = 'fake-jwt-secret-SECRET-41d0aa-5e6f7a8b';
+export const TURNSTILE_SECRET = 'fake-turnstile-SECRET-0b77';
+
+/** A valid NIK with the given 4-digit serial (Kota Bandung, born 1990-01-01). */
+export const nikWithSerial = (serial) => `327301010190${serial}`;
+export const NIK = '3273010101901234';
+export const OTHER_NIK = '3273010101904321';
+
+const jpegBytes = (n = 64) => {
+  const b = Buffer.alloc(n, 0x5a);
+  b.set([0xff, 0xd8, 0xff, 0xe0]);
+  return b;
+};
+export const JPEG = jpegBytes(300);
+export const JPEG_B64 = JPEG.toString('base64');
+export const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(40, 7)]);
+export const GIF_B64 = Buffer.from('GIF89a........').toString('base64');
+export { jpegBytes };
+
+export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
+
+// ---- transcript for the leak scan -------------------------------------------------------
+const transcript = [];
+const allLogs = [];
+const usedTokens = new Set();
+const usedImages = new Set([JPEG_B64]);
+const usedNiks = new Set([NIK, OTHER_NIK]);
+
+export function noteNik(nik) {
+  usedNiks.add(nik);
+}
+export function noteImage(b64) {
+  usedImages.add(b64);
+}
+
+/** Mints an HS256 caller token (or another alg for the negative cases). */
+export async function mint({ nik = NIK, txn, ttl = 300, iatOffset = 0, sub = 'customer-42', alg = 'HS256', secret = JWT_SECRET, key, claims = {} } = {}) {
+  const now = Math.floor(Date.now() / 1000) + iatOffset;
+  const payload = { ...claims };
+  if (nik) payload.nik_sha256 = sha256hex(nik);
+  if (txn) payload.txn = txn;
+  let jwt = new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt(now).setExpirationTime(now + ttl);
+  if (sub) jwt = jwt.setSubject(sub);
+  const token = await jwt.sign(key ?? new TextEncoder().encode(secret));
+  usedTokens.add(token);
+  return token;
+}
+
+export function unsignedToken(claims) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+  usedTokens.add(token);
+  return token;
+}
+
+export async function rsaToken(claims) {
+  const { privateKey } = await generateKeyPair('RS256');
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+  usedTokens.add(token);
+  return token;
+}
+
+// ---- the Worker ------------------------------------------------------------------------
+const LIMITS = { IP_RATE_LIMITER: { simple: { limit: 1000, period: 60 } }, SUBJECT_RATE_LIMITER: { simple: { limit: 1000, period: 60 } } };
+
+/**
+ * Starts the proxy with `vars` (strings) layered over a live configuration pointing at
+ * `double`. Pass `null` as a value to leave a binding out.
+ */
+export async function startProxy(vars = {}, { double, ratelimits = LIMITS } = {}) {
+  const base = {
+    HV_BASE_URL: double?.url ?? 'http://127.0.0.1:9',
+    HV_APP_ID: APP_ID,
+    HV_APP_KEY: APP_KEY,
+    PROXY_JWT_SECRET: JWT_SECRET,
+    ALLOWED_ORIGINS: 'https://kyc.example.co.id,http://localhost:8787',
+    UPSTREAM_TIMEOUT_MS: '1500',
+  };
+  const bindings = Object.fromEntries(Object.entries({ ...base, ...vars }).filter(([, v]) => v !== null));
+  const logs = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: SCRIPT,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+    bindings,
+    ratelimits,
+    handleStructuredLogs: ({ message }) => {
+      logs.push(message);
+      allLogs.push(message);
+    },
+  });
+  const url = await mf.ready;
+  let ipCounter = 0;
+  const proxy = {
+    mf,
+    url,
+    logs,
+    /** Dispatches a request and records the answer. Returns { status, headers, text, json }. */
+    async fetch(p, init = {}) {
+      const headers = new Headers(init.headers ?? {});
+      if (!headers.has('cf-connecting-ip') && !init.noIp) headers.set('cf-connecting-ip', `198.51.100.${(ipCounter++ % 250) + 1}`);
+      const res = await mf.dispatchFetch(new URL(p, 'https://proxy.test').href, { ...init, headers });
+      return record(res);
+    },
+    /** POSTs a verification request with a fresh valid token unless `token` is given. */
+    async verify({ nik = NIK, image = JPEG_B64, body, token, txn, headers = {}, contentType = 'application/json', tokenNik } = {}) {
+      // contentType null: no header at all (a byte body, so fetch adds none either).
+      const h = contentType === null ? { ...headers } : { 'content-type': contentType, ...headers };
+      if (txn !== undefined) h.transactionId = txn;
+      if (token === undefined) token = await mint({ nik: tokenNik ?? (typeof nik === 'string' ? nik : NIK) });
+      if (token !== null) h.authorization = `Bearer ${token}`;
+      let payload = body ?? JSON.stringify({ id: nik, image });
+      if (contentType === null && typeof payload === 'string') payload = Buffer.from(payload);
+      return proxy.fetch('/v1/dukcapilWithFacematch', { method: 'POST', headers: h, body: payload });
+    },
+    /** Waits until a log line for `requestId` arrives, and returns it parsed. */
+    async logFor(requestId) {
+      for (let i = 0; i < 100; i++) {
+        const line = logs.map(tryJson).find((l) => l?.request_id === requestId);
+        if (line) return line;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.fail(`no log line for ${requestId}`);
+    },
+    async dispose() {
+      await mf.dispose();
+    },
+  };
+  return proxy;
+}
+
+const tryJson = (s) => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+};
+
+async function record(res) {
+  const text = await res.text();
+  const headers = Object.fromEntries(res.headers);
+  transcript.push({ status: res.status, headers, text });
+  return { status: res.status, headers, text, json: tryJson(text) };
+}
+
+/** Sends raw bytes to the proxy's HTTP listener (for lying content-length headers). */
+export function rawRequest(url, head, bodyChunks = [], { endAfterMs = 0 } = {}) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), hostname, async () => {
+      sock.write(head);
+      for (const c of bodyChunks) {
+        if (!sock.write(c)) await new Promise((r) => sock.once('drain', r));
+      }
+      if (endAfterMs) setTimeout(() => sock.end(), endAfterMs);
+    });
+    let data = '';
+    sock.on('data', (d) => {
+      data += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      const end = data.indexOf('\r\n\r\n');
+      if (m && end >= 0) {
+        const len = /content-length: (\d+)/i.exec(data.slice(0, end));
+        if (len && data.length >= end + 4 + Number(len[1])) {
+          transcript.push({ status: Number(m[1]), headers: {}, text: data });
+          sock.destroy();
+          resolve({ status: Number(m[1]), raw: data, json: tryJson(data.slice(end + 4)) });
+        }
+      }
+    });
+    sock.on('error', (e) => (data ? resolve({ status: 0, raw: data }) : reject(e)));
+    sock.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), raw: data }));
+  });
+}
+
+/** Asserts the envelope: status, error.code, and the headers every answer carries. */
+export function assertError(res, status, code) {
+  assert.equal(res.status, status, `status for ${code}: ${res.text.slice(0, 300)}`);
+  assert.equal(res.json?.status, 'failure');
+  assert.equal(res.json?.statusCode, status);
+  assert.equal(res.json?.error?.code, code);
+  assert.equal(typeof res.json?.message, 'string');
+  assertCommonHeaders(res);
+}
+
+export function assertCommonHeaders(res) {
+  assert.equal(res.headers['cache-control'], 'no-store');
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.match(res.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
+  assert.match(res.headers['server-timing'] ?? '', /total;dur=/);
+}
+
+export { startDouble };
+
+/** Encodes form fields as multipart/form-data the way a browser's FormData does. */
+export async function multipart(fields) {
+  const fd = new FormData();
+  for (const [k, v] of fields) fd.append(k, v);
+  const r = new Response(fd);
+  return { contentType: r.headers.get('content-type'), body: Buffer.from(await r.arrayBuffer()) };
+}
+
+/** Scans every answer and log line of this process for secrets, full NIKs and image data. */
+export function assertNoLeaks() {
+  assert.ok(transcript.length > 0 && allLogs.length > 0, 'nothing was recorded');
+  const haystacks = [...transcript.map((t) => JSON.stringify(t)), ...allLogs];
+  const needles = [
+    ['appKey', APP_KEY],
+    ['PROXY_JWT_SECRET', JWT_SECRET],
+    ['TURNSTILE_SECRET', TURNSTILE_SECRET],
+    ...[...usedNiks].map((n) => ['full NIK', n]),
+    ...[...usedImages].filter((b) => b.length >= 40).map((b) => ['image data', b.slice(8, 48)]),
+  ];
+  for (const [what, needle] of needles) {
+    for (const h of haystacks) assert.ok(!h.includes(needle), `${what} leaked: ${h.slice(0, 200)}`);
+  }
+  for (const token of usedTokens) {
+    const sig = token.split('.')[2];
+    for (const h of allLogs) assert.ok(!h.includes(token) && !(sig && h.includes(sig)), 'a token reached the logs');
+  }
+  // Every log line is one JSON object with a masked NIK at most.
+  for (const line of allLogs) {
+    const l = tryJson(line);
+    assert.ok(l && typeof l === 'object', `log line is not JSON: ${line.slice(0, 120)}`);
+    if (l.nik) assert.match(l.nik, /^\d{4}\*{10}\d{2}$/);
+  }
+}
