@@ -50,6 +50,10 @@ const SECTIONS: &[Section] = &[
         name: "selfie-error-codes",
         body: selfie_error_table,
     },
+    Section {
+        name: "sandbox-table",
+        body: dukcapil_proxy::logic::sandbox::table_markdown,
+    },
 ];
 
 /// The README's error-code table, made from the core's catalogue so it can't drift.
