@@ -130,85 +130,62 @@ pub fn locked_version(lock: &str, name: &str) -> Option<String> {
     )
 }
 
+/// Installs `krate` at `version` from crates.io into its own versioned root in the tools
+/// cache, unless `ready` already holds for that root. Returns the root.
+fn cargo_install(
+    krate: &str,
+    version: &str,
+    locked: bool,
+    how_long: &str,
+    ready: impl Fn(&Path) -> bool,
+) -> Result<PathBuf> {
+    let root = tools_dir()?.join(format!("{krate}-{version}"));
+    if ready(&root) {
+        return Ok(root);
+    }
+    util::step(&format!("installing {krate} {version} ({how_long}, once)"));
+    let root_arg = root.to_string_lossy().into_owned();
+    let mut args = vec!["install", krate, "--version", version, "--root", &root_arg];
+    if locked {
+        args.push("--locked");
+    }
+    util::run(Path::new("."), &util::cargo(), &args, &[])?;
+    Ok(root)
+}
+
 /// The wasm-bindgen CLI must equal the crate version to the patch.
 fn ensure_wasm_bindgen(version: &str) -> Result<PathBuf> {
-    let root = tools_dir()?.join(format!("wasm-bindgen-cli-{version}"));
-    let bin = root.join("bin");
-    let exe = bin.join("wasm-bindgen");
-    let have = util::output(&exe.to_string_lossy(), &["--version"]).unwrap_or_default();
-    if have.ends_with(version) {
-        return Ok(bin);
-    }
-    util::step(&format!(
-        "installing wasm-bindgen-cli {version} (a few minutes, once)"
-    ));
+    let matches = |root: &Path| {
+        let exe = root.join("bin/wasm-bindgen");
+        util::output(&exe.to_string_lossy(), &["--version"]).is_some_and(|v| v.ends_with(version))
+    };
     // Not --locked: its lockfile pins a webpki-roots newer than the registry here has.
-    util::run(
-        Path::new("."),
-        &util::cargo(),
-        &[
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            version,
-            "--root",
-            &root.to_string_lossy(),
-        ],
-        &[],
-    )?;
-    Ok(bin)
+    let root = cargo_install("wasm-bindgen-cli", version, false, "a few minutes", matches)?;
+    Ok(root.join("bin"))
 }
 
 fn ensure_worker_build() -> Result<PathBuf> {
-    let root = tools_dir()?.join(format!("worker-build-{WORKER_BUILD_VERSION}"));
-    let exe = root.join("bin/worker-build");
-    if exe.is_file() {
-        return Ok(exe);
-    }
-    util::step(&format!(
-        "installing worker-build {WORKER_BUILD_VERSION} (several minutes, once)"
-    ));
-    util::run(
-        Path::new("."),
-        &util::cargo(),
-        &[
-            "install",
-            "worker-build",
-            "--version",
-            WORKER_BUILD_VERSION,
-            "--locked",
-            "--root",
-            &root.to_string_lossy(),
-        ],
-        &[],
+    let exists = |root: &Path| root.join("bin/worker-build").is_file();
+    let root = cargo_install(
+        "worker-build",
+        WORKER_BUILD_VERSION,
+        true,
+        "several minutes",
+        exists,
     )?;
-    Ok(exe)
+    Ok(root.join("bin/worker-build"))
 }
 
 pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
-    let root = tools_dir()?.join(format!("cargo-fuzz-{CARGO_FUZZ_VERSION}"));
-    let exe = root.join("bin/cargo-fuzz");
-    if exe.is_file() {
-        return Ok(exe);
-    }
-    util::step(&format!(
-        "installing cargo-fuzz {CARGO_FUZZ_VERSION} (a minute or two, once)"
-    ));
-    util::run(
-        Path::new("."),
-        &util::cargo(),
-        &[
-            "install",
-            "cargo-fuzz",
-            "--version",
-            CARGO_FUZZ_VERSION,
-            "--locked",
-            "--root",
-            &root.to_string_lossy(),
-        ],
-        &[],
+    let exists = |root: &Path| root.join("bin/cargo-fuzz").is_file();
+    let root = cargo_install(
+        "cargo-fuzz",
+        CARGO_FUZZ_VERSION,
+        true,
+        "a minute or two",
+        exists,
     )?;
-    Ok(exe)
+    Ok(root.join("bin/cargo-fuzz"))
 }
 
 /// Debian's Chromium and ChromeDriver: browser test tools cannot download their own here.

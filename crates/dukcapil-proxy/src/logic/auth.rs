@@ -93,15 +93,7 @@ pub fn siteverify_success(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_lookup(|k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-    }
+    use crate::logic::config::tests::cfg;
 
     #[test]
     fn policies() {

@@ -221,10 +221,11 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
+    /// A configuration from literal `(name, value)` pairs, for tests here and in `auth`.
+    pub(crate) fn cfg(pairs: &[(&str, &str)]) -> Config {
         Config::from_lookup(|k| {
             pairs
                 .iter()
