@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the project's automation. Every command installs what it needs.
 
+mod bench_proxy;
 mod codegen;
 mod demo;
 mod fuzz;
@@ -19,6 +20,7 @@ commands:
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
+  bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
   setup                install the pinned tools without running anything";
 
@@ -121,7 +123,8 @@ fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
     let tools = setup::ensure_all(root)?;
     match args.first().map(String::as_str) {
         Some("browser") => web::bench(root, &tools),
-        _ => Err(XtaskError::new("usage: cargo xtask bench browser")),
+        Some("proxy") => bench_proxy::run(root, &tools),
+        _ => Err(XtaskError::new("usage: cargo xtask bench browser|proxy")),
     }
 }
 

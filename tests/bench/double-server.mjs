@@ -1,0 +1,34 @@
+// The HyperVerge contract double (tests/proxy/hyperverge-double.mjs) in its own process, so
+// its JSON and base64 work competes neither with the load generator's clocks nor with workerd.
+// The parent talks to it over IPC: it answers `{ url }` once listening, and on a 'stats'
+// message reports how many requests it saw and how many broke the contract (then forgets them,
+// so memory stays flat across runs).
+
+import { startDouble } from '../proxy/hyperverge-double.mjs';
+
+const [appId, appKey] = [process.env.BENCH_APP_ID, process.env.BENCH_APP_KEY];
+const double = await startDouble({ appId, appKey });
+let seen = 0;
+const violations = [];
+const drain = () => {
+  for (const r of double.requests) {
+    seen += 1;
+    if (r.violations.length && violations.length < 5) violations.push(r.violations.join('; '));
+  }
+  double.requests.length = 0;
+};
+const timer = setInterval(drain, 200);
+process.on('message', async (msg) => {
+  if (msg === 'stats') {
+    drain();
+    process.send({ stats: { requests: seen, violations: [...violations] } });
+    seen = 0;
+    violations.length = 0;
+  } else if (msg === 'stop') {
+    clearInterval(timer);
+    await double.close();
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ url: double.url });
