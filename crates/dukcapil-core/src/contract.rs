@@ -138,9 +138,22 @@ pub fn validate_transaction_id(id: &str) -> Result<(), ErrorCode> {
     }
 }
 
-/// The JSON body sent upstream.
-pub fn upstream_request_body(nik: &str, image_base64: &str) -> String {
-    json!({ "id": nik, "image": image_base64 }).to_string()
+/// The JSON body sent upstream, as bytes.
+///
+/// Serialised straight from borrowed strings: a `json!` value would copy the up to 2.7 MB of
+/// base64 twice more, which the Worker pays for in CPU time.
+pub fn upstream_request_body(nik: &str, image_base64: &str) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        id: &'a str,
+        image: &'a str,
+    }
+    let body = Body {
+        id: nik,
+        image: image_base64,
+    };
+    // Serialising two string fields cannot fail; an empty body would be refused upstream.
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// A face-match verdict.

@@ -24,6 +24,9 @@ fn esbuild_platform() -> &'static str {
 
 /// `worker-build --release`, with wasm-bindgen, wasm-opt and esbuild from our own pins
 /// (its defaults download from GitHub, which fails offline).
+/// The Worker's opt-level, overriding the workspace's size-first "s".
+const PROXY_OPT_LEVEL: &str = "3";
+
 pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     let worker_build = tools.worker_build.as_ref().ok_or_else(|| {
         XtaskError::new("worker-build is not installed (is `worker` in Cargo.lock?)")
@@ -52,10 +55,15 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     }
     let out_dir = root.join(OUT_DIR);
     util::step("building the proxy Worker (worker-build --release)");
-    let envs: [(&str, &OsStr); 3] = [
+    let envs: [(&str, &OsStr); 4] = [
         ("WASM_BINDGEN_BIN", wasm_bindgen.as_os_str()),
         ("WASM_OPT_BIN", wasm_opt.as_os_str()),
         ("ESBUILD_BIN", esbuild.as_os_str()),
+        // CPU time is what the Workers plan limits; the bundle has room (see `bench proxy`).
+        (
+            "CARGO_PROFILE_RELEASE_OPT_LEVEL",
+            OsStr::new(PROXY_OPT_LEVEL),
+        ),
     ];
     util::run(
         &root.join("crates/dukcapil-proxy"),

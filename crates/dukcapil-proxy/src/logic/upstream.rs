@@ -15,7 +15,7 @@ pub fn upstream_request(
     transaction_id: &str,
     nik: &str,
     image_base64: &str,
-) -> (Vec<(&'static str, String)>, String) {
+) -> (Vec<(&'static str, String)>, Vec<u8>) {
     let headers = vec![
         ("content-type", "application/json".to_string()),
         ("appId", app_id.to_string()),
@@ -214,6 +214,14 @@ mod tests {
                 r#"{"status":"success","result":{"details":{"match":true,"score":90}}}"#,
                 ErrorCode::UpstreamError,
             ),
+            // The glue never follows redirects (they would carry appKey elsewhere): a 3xx,
+            // even with a verdict in its body, is an upstream error.
+            (307, "", ErrorCode::UpstreamError),
+            (
+                302,
+                r#"{"status":"success","result":{"details":{"match":true,"score":90}}}"#,
+                ErrorCode::UpstreamError,
+            ),
         ];
         for (status, body, want) in cases {
             assert_eq!(failed(status, body), want, "{status} {body}");
@@ -225,7 +233,7 @@ mod tests {
         let (h, body) = upstream_request("id", "key", "t-1", "3273010101900001", "QUJD");
         let names: Vec<_> = h.iter().map(|(k, _)| *k).collect();
         assert_eq!(names, ["content-type", "appId", "appKey", "transactionId"]);
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id":"3273010101900001","image":"QUJD"})
