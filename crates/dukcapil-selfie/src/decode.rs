@@ -1,5 +1,6 @@
 //! JPEG and PNG decoding to opaque RGBA8, with header checks before any pixel allocation.
 
+use crate::header::scan_jpeg;
 use crate::orient::exif_orientation;
 use crate::{fit_within, over_white, SelfieError};
 use std::io;
@@ -57,79 +58,6 @@ fn expand_to_rgba(buf: &mut [u8], pixels: usize, channels: usize) {
 
 // ---------------------------------------------------------------------------------------------
 // JPEG
-
-/// What the marker walk finds before the first scan.
-struct JpegHeader<'a> {
-    sof: u8,
-    precision: u8,
-    width: u16,
-    height: u16,
-    components: u8,
-    exif: Option<&'a [u8]>,
-}
-
-/// Walks the JPEG markers up to the first SOS without decoding anything: the size is known
-/// before jpeg-decoder allocates, and lossless/arithmetic/12-bit files (which browsers do not
-/// show either) are refused up front.
-fn scan_jpeg(bytes: &[u8]) -> Result<JpegHeader<'_>, SelfieError> {
-    let mut pos = 2; // after SOI
-    let mut header: Option<JpegHeader<'_>> = None;
-    let mut exif = None;
-    loop {
-        // Like libjpeg, skip stray bytes before a marker, then fill bytes.
-        while bytes.get(pos).is_some_and(|&b| b != 0xFF) {
-            pos += 1;
-        }
-        while bytes.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos).ok_or(SelfieError::Truncated)?;
-        pos += 1;
-        match marker {
-            0x00 | 0x01 | 0xD0..=0xD7 => continue, // no length field
-            0xD8 | 0xD9 => return Err(SelfieError::Corrupt), // SOI/EOI before any scan
-            _ => {}
-        }
-        let len_bytes = bytes.get(pos..pos + 2).ok_or(SelfieError::Truncated)?;
-        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
-        if len < 2 {
-            return Err(SelfieError::Corrupt);
-        }
-        let seg = bytes
-            .get(pos + 2..pos + len)
-            .ok_or(SelfieError::Truncated)?;
-        match marker {
-            0xDA => {
-                return match header {
-                    Some(h) => Ok(JpegHeader { exif, ..h }),
-                    None => Err(SelfieError::Corrupt),
-                }
-            }
-            // SOFn (C4 = DHT, C8 = reserved, CC = DAC are not frames).
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && header.is_none() => {
-                let &[precision, h0, h1, w0, w1, components, ..] = seg else {
-                    return Err(SelfieError::Corrupt);
-                };
-                header = Some(JpegHeader {
-                    sof: marker,
-                    precision,
-                    width: u16::from_be_bytes([w0, w1]),
-                    height: u16::from_be_bytes([h0, h1]),
-                    components,
-                    exif: None,
-                });
-            }
-            // The first APP1 with an EXIF header wins, as in browsers.
-            0xE1 if exif.is_none() => {
-                if let Some(tiff) = seg.strip_prefix(b"Exif\0") {
-                    exif = Some(tiff.get(1..).unwrap_or_default());
-                }
-            }
-            _ => {}
-        }
-        pos += len;
-    }
-}
 
 fn map_jpeg_error(e: jpeg_decoder::Error) -> SelfieError {
     match e {

@@ -23,9 +23,11 @@
 #[cfg(feature = "decoders")]
 mod decode;
 mod error;
+mod header;
 mod orient;
 
 pub use error::SelfieError;
+pub use header::{declared_size, jpeg_scan_start, JpegEndSearch};
 
 use dukcapil_core::image::{detect_image_kind, encode_base64, ImageKind, MAX_IMAGE_BYTES};
 use fast_image_resize::images::{Image, ImageRef};

@@ -243,11 +243,32 @@ async fn browser_decode(
     out
 }
 
-async fn blob_head(blob: &Blob) -> Res<Vec<u8>> {
-    let head = blob
-        .slice_with_f64_and_f64(0.0, 16.0)
+/// How much of a file is read up front: the type, and a JPEG's markers up to its first scan
+/// (EXIF blocks included) or a PNG's IHDR, so the size is known before the browser decodes.
+const HEAD_BYTES: f64 = 256.0 * 1024.0;
+/// A JPEG's tail is searched in pieces of this size (bounded memory for any file size).
+const TAIL_PIECE: f64 = 1024.0 * 1024.0;
+
+async fn blob_range(blob: &Blob, start: f64, end: f64) -> Res<Vec<u8>> {
+    let part = blob
+        .slice_with_f64_and_f64(start, end)
         .map_err(|e| (SelfieError::Internal, e))?;
-    blob_bytes(&head).await
+    blob_bytes(&part).await
+}
+
+/// Whether a JPEG whose first scan starts at `scan_start` has its end marker: browsers
+/// draw a cut-off JPEG with a grey remainder rather than fail.
+async fn jpeg_has_end(blob: &Blob, scan_start: usize) -> Res<bool> {
+    let mut search = dukcapil_selfie::JpegEndSearch::default();
+    let mut at = scan_start as f64;
+    while at < blob.size() {
+        let end = (at + TAIL_PIECE).min(blob.size());
+        if search.feed(&blob_range(blob, at, end).await?) {
+            return Ok(true);
+        }
+        at = end;
+    }
+    Ok(false)
 }
 
 async fn blob_bytes(blob: &Blob) -> Res<Vec<u8>> {
@@ -261,12 +282,13 @@ fn bytes_blob(bytes: &Uint8Array) -> Res<Blob> {
     Blob::new_with_u8_array_sequence(&Array::of1(bytes)).map_err(|e| (SelfieError::Internal, e))
 }
 
-/// An image file, as a Blob (bytes are only read for a PDF).
+/// An image file, as a Blob. Only its head is read (and a JPEG's tail, in pieces, for its end
+/// marker); the browser decodes it. A PDF is read whole.
 async fn from_file(blob: &Blob, opts: &SelfieOptions) -> Res<PreparedSelfie> {
     if blob.size() == 0.0 {
         return fail(SelfieError::Empty);
     }
-    let head = blob_head(blob).await?;
+    let head = blob_range(blob, 0.0, HEAD_BYTES.min(blob.size())).await?;
     let mime = dukcapil_selfie::sniff_mime(&head);
     if mime == Some(ImageKind::Pdf.mime_type()) {
         // Refused before reading a large file; the selfie crate checks again.
@@ -278,6 +300,18 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions) -> Res<PreparedSelfie> {
     }
     let known =
         mime == Some(ImageKind::Jpeg.mime_type()) || mime == Some(ImageKind::Png.mime_type());
+    // The header's size is checked before the browser sees the file: a 30000×30000 PNG is
+    // TOO_MANY_PIXELS, not whatever the browser's decoder makes of it.
+    if let Some((w, h)) = dukcapil_selfie::declared_size(&head) {
+        if u64::from(w) * u64::from(h) > opts.max_pixels {
+            return fail(SelfieError::TooManyPixels);
+        }
+    }
+    if let Some(scan_start) = dukcapil_selfie::jpeg_scan_start(&head) {
+        if !jpeg_has_end(blob, scan_start).await? {
+            return fail(SelfieError::Truncated);
+        }
+    }
     browser_decode(blob, known, opts).await
 }
 
