@@ -227,6 +227,7 @@ export function assertNoLeaks() {
   assert.ok(transcript.length > 0 && allLogs.length > 0, 'nothing was recorded');
   const haystacks = [...transcript.map((t) => JSON.stringify(t)), ...allLogs];
   const needles = [
+    ['appId', APP_ID],
     ['appKey', APP_KEY],
     ['PROXY_JWT_SECRET', JWT_SECRET],
     ['TURNSTILE_SECRET', TURNSTILE_SECRET],

@@ -83,3 +83,180 @@ pub fn selfie_decode(data: &[u8]) {
         Err(e) => assert!(e.code().starts_with("SELFIE_")),
     }
 }
+
+/// The proxy's multipart reader and body checks. The input's first line (when there is one
+/// within 200 bytes) is the content type's parameters, e.g. `; boundary=b`; the rest is the
+/// body. A parsed form re-encodes to the same form, and an accepted body forwards exactly the
+/// NIK and image it carried.
+pub fn multipart(data: &[u8]) {
+    use dukcapil_core::image::{check_image_bytes, MAX_IMAGE_BYTES};
+    use dukcapil_proxy::logic::{
+        body::{check_body, classify_content_type, BodyKind},
+        multipart::parse_multipart,
+    };
+    let split = data.iter().take(200).position(|&b| b == b'\n');
+    let (kind, body) = match split.map(|i| (&data[..i], &data[i + 1..])) {
+        Some((params, body)) => {
+            let Ok(params) = std::str::from_utf8(params) else {
+                return;
+            };
+            let ct = format!("multipart/form-data{params}");
+            match classify_content_type(Some(&ct)) {
+                Ok(kind @ BodyKind::Multipart { .. }) => (kind, body),
+                Ok(BodyKind::Json) => unreachable!("a multipart type classified as JSON"),
+                Err(_) => return,
+            }
+        }
+        None => (
+            BodyKind::Multipart {
+                boundary: "b".into(),
+            },
+            data,
+        ),
+    };
+    let BodyKind::Multipart { boundary } = &kind else {
+        return;
+    };
+    assert!((1..=70).contains(&boundary.len()));
+    let parsed = parse_multipart(body, boundary);
+    if let Ok(form) = &parsed {
+        // What was read contains no delimiter, so a canonical re-encoding reads back the same.
+        let mut again = Vec::new();
+        if let Some(id) = &form.id {
+            again.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n{id}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some(image) = &form.image {
+            again.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x\"\r\n\r\n")
+                    .as_bytes(),
+            );
+            again.extend_from_slice(image);
+            again.extend_from_slice(b"\r\n");
+        }
+        again.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        assert_eq!(parse_multipart(&again, boundary).as_ref(), Ok(form));
+    }
+    match check_body(&kind, body, today()) {
+        Ok(checked) => {
+            let form =
+                parsed.unwrap_or_else(|e| panic!("accepted a body the reader refuses: {e:?}"));
+            assert_eq!(checked.nik.len(), 16);
+            assert!(checked.nik.bytes().all(|b| b.is_ascii_digit()));
+            assert!(!checked.nik_masked.contains(&checked.nik[4..14]));
+            let image = decode_base64(&checked.image_base64).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(Some(&image), form.image.as_ref());
+            assert!(image.len() <= MAX_IMAGE_BYTES);
+            assert!(check_image_bytes(&image).is_ok());
+        }
+        Err(refusal) => {
+            assert!(!refusal.message.is_empty());
+            // A malformed body is a request problem, never a server one.
+            assert!(refusal.code.http_status() < 500, "{:?}", refusal.code);
+        }
+    }
+}
+
+/// The fixed secret and clock of the `jwt` target.
+pub const JWT_SECRET: &[u8] = b"fuzz-secret-0123456789abcdef-0123";
+pub const JWT_NOW: i64 = 1_800_000_000;
+
+/// HS256 over `input`, computed here independently of the proxy's verifier.
+fn hs256(input: &[u8], secret: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(input);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// JWT verification with a fixed secret and clock. The first byte picks a mode:
+/// - `0..=127`: the rest is a token from outside. It may only be accepted if its signature
+///   is, recomputed here, the HS256 of its first two parts under the secret, with header
+///   `alg` exactly `HS256`, and if its claims pass the time rules.
+/// - `128..=191`: the rest is a claims text the target signs itself; then one byte of that
+///   token, picked by the input, is changed. The original may be accepted (if its claims
+///   pass); the changed token never.
+/// - `192..=255`: the rest is claims signed with another secret: never accepted.
+pub fn jwt(data: &[u8]) {
+    use base64::Engine as _;
+    use dukcapil_proxy::logic::jwt::{
+        bearer_token, check_nik, check_txn, sign_hs256, verify_hs256, JwtError, LEEWAY_S,
+        MAX_LIFETIME_S,
+    };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let time_rules_hold = |c: &dukcapil_proxy::logic::jwt::Claims| {
+        assert!(c.exp > c.iat && c.exp - c.iat <= MAX_LIFETIME_S);
+        assert!(JWT_NOW <= c.exp + LEEWAY_S && c.iat <= JWT_NOW + LEEWAY_S);
+        // Bindings never panic, and a binding to this very transaction holds.
+        let _ = check_nik(c, "3273010101900001");
+        if let Some(txn) = &c.txn {
+            assert_eq!(check_txn(c, txn), Ok(()));
+        }
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    match mode {
+        0..=127 => {
+            let header = format!("Bearer {text}");
+            let token = bearer_token(Some(&header)).unwrap_or(text);
+            if let Ok(claims) = verify_hs256(token, JWT_SECRET, JWT_NOW) {
+                let parts: Vec<&str> = token.split('.').collect();
+                assert_eq!(parts.len(), 3);
+                let signing_input = format!("{}.{}", parts[0], parts[1]);
+                let signature = b64.decode(parts[2]).unwrap_or_default();
+                assert_eq!(
+                    signature,
+                    hs256(signing_input.as_bytes(), JWT_SECRET),
+                    "accepted a token not signed with the secret"
+                );
+                let header = b64.decode(parts[0]).unwrap_or_default();
+                let header: serde_json::Value = serde_json::from_slice(&header).unwrap_or_default();
+                assert_eq!(header.get("alg").and_then(|a| a.as_str()), Some("HS256"));
+                time_rules_hold(&claims);
+            }
+        }
+        128..=191 => {
+            let token = sign_hs256(text, JWT_SECRET);
+            if let Ok(claims) = verify_hs256(&token, JWT_SECRET, JWT_NOW) {
+                time_rules_hold(&claims);
+            }
+            // Change one byte of the token to another printable one.
+            let Some((&pick, _)) = rest.split_last() else {
+                return;
+            };
+            let mut bytes = token.into_bytes();
+            let at = usize::from(pick) * 7919 % bytes.len();
+            let replacement = b"AQgw_-.=+/ "[usize::from(mode) % 11];
+            if bytes[at] == replacement {
+                return;
+            }
+            bytes[at] = replacement;
+            let Ok(tampered) = String::from_utf8(bytes) else {
+                return;
+            };
+            let got = verify_hs256(&tampered, JWT_SECRET, JWT_NOW);
+            assert!(got.is_err(), "accepted a tampered token");
+        }
+        _ => {
+            let other: Vec<u8> = rest.iter().take(8).map(|b| b ^ 0x5a).collect();
+            if other == JWT_SECRET {
+                return;
+            }
+            let token = sign_hs256(text, &other);
+            let got = verify_hs256(&token, JWT_SECRET, JWT_NOW);
+            assert!(
+                matches!(got, Err(JwtError::Signature | JwtError::Malformed)),
+                "another secret's token: {got:?}"
+            );
+        }
+    }
+}

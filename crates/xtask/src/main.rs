@@ -5,6 +5,7 @@ mod codegen;
 mod demo;
 mod fuzz;
 mod proxy;
+mod reliability;
 mod setup;
 mod util;
 mod web;
@@ -22,6 +23,7 @@ commands:
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
+  reliability [--full] hostile inputs, upstream faults, load, leak scan, hostile files (--full: full load)
   setup                install the pinned tools without running anything";
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("demo") => demo(&root, rest),
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
+        Some("reliability") => reliability::run(&root, &setup::ensure_all(&root)?, rest),
         Some("bench") => bench(&root, rest),
         Some("token") => proxy::token(&root, rest),
         Some("setup") => {
@@ -113,6 +116,7 @@ fn test(root: &std::path::Path) -> Result<()> {
     web::test(root, &tools)?;
     util::step("end to end: the demo page in Chromium, wrangler dev, the HyperVerge double");
     demo::test(root, &tools)?;
+    reliability::test(root, &tools)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
