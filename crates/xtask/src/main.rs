@@ -95,18 +95,26 @@ fn test(root: &std::path::Path) -> Result<()> {
         &["test", "-p", "dukcapil-core", "--all-features"],
         &[],
     )?;
-    util::step("the plain crates build for wasm32");
+    // The glue crates compile only their wasm32 code there, so lint them there too.
+    util::step("cargo clippy -D warnings for wasm32");
     util::run(
         root,
         &cargo,
         &[
-            "check",
+            "clippy",
             "--target",
             "wasm32-unknown-unknown",
             "-p",
             "dukcapil-core",
             "-p",
             "dukcapil-selfie",
+            "-p",
+            "dukcapil-web",
+            "-p",
+            "dukcapil-proxy",
+            "--",
+            "-D",
+            "warnings",
         ],
         &[],
     )?;
