@@ -138,22 +138,29 @@ pub fn validate_transaction_id(id: &str) -> Result<(), ErrorCode> {
     }
 }
 
-/// The JSON body sent upstream, as bytes.
+/// The JSON body sent upstream, `{"id":"<16 digits>","image":"<base64>"}`, as bytes.
 ///
-/// Serialised straight from borrowed strings: a `json!` value would copy the up to 2.7 MB of
-/// base64 twice more, which the Worker pays for in CPU time.
-pub fn upstream_request_body(nik: &str, image_base64: &str) -> Vec<u8> {
-    #[derive(serde::Serialize)]
-    struct Body<'a> {
-        id: &'a str,
-        image: &'a str,
+/// Taking the checked types lets it splice the values in: a NIK is 16 ASCII digits and a
+/// checked image is standard base64, so neither needs escaping. That saves the Worker a scan
+/// and a copy of up to 2.7 MB per request, which it pays for in CPU time.
+pub fn upstream_request_body(nik: &Nik, image: &CheckedImage<'_>) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"id":""#;
+    const MIDDLE: &[u8] = br#"","image":""#;
+    const TAIL: &[u8] = br#""}"#;
+    let digits = nik.normalized();
+    let mut body = Vec::with_capacity(
+        HEAD.len() + digits.len() + MIDDLE.len() + image.base64.len() + TAIL.len(),
+    );
+    for part in [
+        HEAD,
+        digits.as_bytes(),
+        MIDDLE,
+        image.base64.as_bytes(),
+        TAIL,
+    ] {
+        body.extend_from_slice(part);
     }
-    let body = Body {
-        id: nik,
-        image: image_base64,
-    };
-    // Serialising two string fields cannot fail; an empty body would be refused upstream.
-    serde_json::to_vec(&body).unwrap_or_default()
+    body
 }
 
 /// A face-match verdict.

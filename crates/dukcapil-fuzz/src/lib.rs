@@ -2,7 +2,9 @@
 //! crash input found so far also run as ordinary `cargo test` regression tests.
 
 use dukcapil_core::{
-    contract::{parse_upstream_response, parse_verify_request_json, validate_request},
+    contract::{
+        parse_upstream_response, parse_verify_request_json, upstream_request_body, validate_request,
+    },
     date::CivilDate,
     image::{base64_decoded_len, check_image_base64, decode_base64},
     nik::{mask_nik, parse_nik},
@@ -39,6 +41,9 @@ pub fn request_json(data: &[u8]) {
         // What we would forward must decode to what we measured.
         let decoded = decode_base64(valid.image.base64).unwrap_or_default();
         assert_eq!(decoded.len(), valid.image.decoded_len);
+        // The spliced upstream body is valid JSON carrying exactly these values.
+        let sent = upstream_image(&upstream_request_body(&valid.nik, &valid.image));
+        assert_eq!(sent, decoded);
         assert!(decoded.len() <= dukcapil_core::image::MAX_IMAGE_BYTES);
     }
     // The allocation-free length check agrees with the real decoder.
@@ -148,7 +153,7 @@ pub fn multipart(data: &[u8]) {
             assert_eq!(checked.nik.len(), 16);
             assert!(checked.nik.bytes().all(|b| b.is_ascii_digit()));
             assert!(!checked.nik_masked.contains(&checked.nik[4..14]));
-            let image = decode_base64(&checked.image_base64).unwrap_or_else(|e| panic!("{e:?}"));
+            let image = upstream_image(&checked.upstream_body);
             assert_eq!(Some(&image), form.image.as_ref());
             assert!(image.len() <= MAX_IMAGE_BYTES);
             assert!(check_image_bytes(&image).is_ok());
@@ -259,4 +264,18 @@ pub fn jwt(data: &[u8]) {
             );
         }
     }
+}
+
+/// The decoded image inside a body built for the upstream, which must be exactly
+/// `{"id", "image"}` with valid base64.
+fn upstream_image(body: &[u8]) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sent {
+        id: String,
+        image: String,
+    }
+    let sent: Sent = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
+    assert!(sent.id.len() == 16 && sent.id.bytes().all(|b| b.is_ascii_digit()));
+    decode_base64(&sent.image).unwrap_or_else(|e| panic!("{e:?}"))
 }

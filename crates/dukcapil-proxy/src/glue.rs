@@ -261,14 +261,8 @@ async fn verify(
             app_id,
             app_key,
         } => {
-            let (headers, body) = upstream::upstream_request(
-                app_id,
-                app_key,
-                &txn,
-                &checked.nik,
-                &checked.image_base64,
-            );
-            drop(checked);
+            let headers = upstream::upstream_headers(app_id, app_key, &txn);
+            let body = checked.upstream_body;
             let url = Config::upstream_url(base_url);
             let started = now_ms();
             let result = call(

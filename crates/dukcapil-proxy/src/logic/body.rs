@@ -2,7 +2,7 @@
 
 use crate::logic::multipart::{boundary_from_params, parse_multipart};
 use dukcapil_core::{
-    contract::{parse_verify_request_json, validate_request},
+    contract::{parse_verify_request_json, upstream_request_body, validate_request},
     date::CivilDate,
     image::{check_image_bytes, encode_base64, MAX_IMAGE_BASE64_LEN, MAX_IMAGE_BYTES},
     nik::parse_nik,
@@ -118,8 +118,8 @@ pub struct CheckedRequest {
     /// The 16 digits, separators removed.
     pub nik: String,
     pub nik_masked: String,
-    /// Raw standard base64, no `data:` prefix.
-    pub image_base64: String,
+    /// The JSON body for the upstream, built by the core from the checked NIK and image.
+    pub upstream_body: Vec<u8>,
 }
 
 /// A refused request: the code, and a precise English message for the caller (never logged).
@@ -168,11 +168,10 @@ pub fn check_body(
         code: e.code(),
         message: e.message(Lang::En),
     })?;
-    let nik = valid.nik.normalized();
     Ok(CheckedRequest {
+        nik: valid.nik.normalized(),
         nik_masked: valid.nik.masked(),
-        nik,
-        image_base64: valid.image.base64.to_string(),
+        upstream_body: upstream_request_body(&valid.nik, &valid.image),
     })
 }
 
@@ -250,9 +249,10 @@ mod tests {
         let img = jpeg_b64();
         let ok = format!(r#"{{"id":"{NIK}","image":"{img}"}}"#);
         let checked = check_body(&BodyKind::Json, ok.as_bytes(), today()).unwrap();
+        assert_eq!(checked.nik, NIK);
         assert_eq!(
-            (checked.nik.as_str(), checked.image_base64.as_str()),
-            (NIK, img.as_str())
+            checked.upstream_body,
+            format!(r#"{{"id":"{NIK}","image":"{img}"}}"#).into_bytes()
         );
         assert_eq!(checked.nik_masked, "3273**********01");
         let cases = [
@@ -312,7 +312,8 @@ mod tests {
         };
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 9, 9];
         let checked = check_body(&kind, &mk(NIK, &jpeg), today()).unwrap();
-        assert_eq!(checked.image_base64, encode_base64(&jpeg));
+        let sent = format!(r#"{{"id":"{NIK}","image":"{}"}}"#, encode_base64(&jpeg));
+        assert_eq!(checked.upstream_body, sent.into_bytes());
         let cases = [
             (mk("12", &jpeg), ErrorCode::NikLength),
             (mk(NIK, b""), ErrorCode::ImageMissing),

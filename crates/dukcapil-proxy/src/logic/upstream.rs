@@ -1,28 +1,25 @@
 //! The call to HyperVerge: what is sent, and how any answer becomes the proxy's answer.
 
 use dukcapil_core::{
-    contract::{parse_upstream_response, upstream_request_body, MatchResult},
+    contract::{parse_upstream_response, MatchResult},
     ErrorCode,
 };
 
 /// Upstream answers are small JSON; anything bigger is refused unread.
 pub const MAX_UPSTREAM_BODY: usize = 256 * 1024;
 
-/// The request sent upstream: headers (names as the vendor documents them) and JSON body.
-pub fn upstream_request(
+/// The headers sent upstream with the checked body (`CheckedRequest::upstream_body`).
+pub fn upstream_headers(
     app_id: &str,
     app_key: &str,
     transaction_id: &str,
-    nik: &str,
-    image_base64: &str,
-) -> (Vec<(&'static str, String)>, Vec<u8>) {
-    let headers = vec![
+) -> Vec<(&'static str, String)> {
+    vec![
         ("content-type", "application/json".to_string()),
         ("appId", app_id.to_string()),
         ("appKey", app_key.to_string()),
         ("transactionId", transaction_id.to_string()),
-    ];
-    (headers, upstream_request_body(nik, image_base64))
+    ]
 }
 
 /// What became of the upstream call.
@@ -229,14 +226,10 @@ mod tests {
     }
 
     #[test]
-    fn request_shape() {
-        let (h, body) = upstream_request("id", "key", "t-1", "3273010101900001", "QUJD");
+    fn request_headers() {
+        let h = upstream_headers("id", "key", "t-1");
         let names: Vec<_> = h.iter().map(|(k, _)| *k).collect();
         assert_eq!(names, ["content-type", "appId", "appKey", "transactionId"]);
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"id":"3273010101900001","image":"QUJD"})
-        );
+        assert_eq!(h[0].1, "application/json");
     }
 }
