@@ -45,7 +45,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Builds the package and the Worker; `web::test` has usually built the package already.
-fn build_all(root: &Path, tools: &Tools, package_built: bool) -> Result<()> {
+pub fn build_all(root: &Path, tools: &Tools, package_built: bool) -> Result<()> {
     if !package_built {
         web::build(root, tools)?;
     }

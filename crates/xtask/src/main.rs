@@ -17,6 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                 every check and test suite (what CI runs)
+  build                build the npm package (crates/dukcapil-web/pkg) and the Worker (build/)
   demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
@@ -43,6 +44,10 @@ fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("demo") => demo(&root, rest),
+        Some("build") => {
+            let tools = setup::ensure_all(&root)?;
+            demo::build_all(&root, &tools, false)
+        }
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
         Some("reliability") => reliability::run(&root, &setup::ensure_all(&root)?, rest),
