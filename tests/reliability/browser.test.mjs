@@ -72,6 +72,21 @@ function pngBomb(w, h, rows = 64) {
 }
 
 /**
+ * A page-side source (for `attempt`): 100 MiB of noise starting with the bytes `first`, as a
+ * JPEG-named File or as an ArrayBuffer.
+ */
+function hugeNoise({ first, asFile }) {
+  const n = 100 * 1024 * 1024;
+  const bytes = new Uint8Array(n);
+  // crypto.getRandomValues fills at most 64 KiB per call; repeat a 1 MiB noise block.
+  const block = new Uint8Array(1 << 20);
+  for (let i = 0; i < block.length; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
+  for (let i = 0; i < n; i += block.length) bytes.set(block, i);
+  bytes.set(first);
+  return asFile ? new File([bytes], 'huge.jpg', { type: 'image/jpeg' }) : bytes.buffer;
+}
+
+/**
  * Runs `body` (a function source taking `dk` and `arg`, returning a source for
  * prepareSelfie) in the page and returns { ok, code, name, message, width, height, ms }.
  */
@@ -197,31 +212,14 @@ test('a zero-byte file → SELFIE_EMPTY', async () => {
 });
 
 test('100 MB of noise behind a JPEG signature → a typed error', async () => {
-  const r = await attempt(() => {
-    const n = 100 * 1024 * 1024;
-    const bytes = new Uint8Array(n);
-    // crypto.getRandomValues fills at most 64 KiB per call; repeat a 1 MiB noise block.
-    const block = new Uint8Array(1 << 20);
-    for (let i = 0; i < block.length; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
-    for (let i = 0; i < n; i += block.length) bytes.set(block, i);
-    bytes.set([0xff, 0xd8, 0xff, 0xe0]);
-    return new File([bytes], 'huge.jpg', { type: 'image/jpeg' });
-  });
+  const r = await attempt(hugeNoise, { first: [0xff, 0xd8, 0xff, 0xe0], asFile: true });
   record('100 MB, JPEG signature + noise', r);
   assertTyped(r, ['SELFIE_CORRUPT', 'SELFIE_TRUNCATED', 'SELFIE_TOO_MANY_PIXELS']);
   await assertAlive();
 });
 
 test('100 MB of noise with no signature, as an ArrayBuffer → a typed error', async () => {
-  const r = await attempt(() => {
-    const n = 100 * 1024 * 1024;
-    const bytes = new Uint8Array(n);
-    const block = new Uint8Array(1 << 20);
-    for (let i = 0; i < block.length; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
-    for (let i = 0; i < n; i += block.length) bytes.set(block, i);
-    bytes[0] = 0x00;
-    return bytes.buffer;
-  });
+  const r = await attempt(hugeNoise, { first: [0x00], asFile: false });
   record('100 MB noise, ArrayBuffer', r);
   assertTyped(r, ['SELFIE_UNSUPPORTED_FORMAT', 'SELFIE_CORRUPT']);
   await assertAlive();
