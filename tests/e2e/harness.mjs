@@ -8,8 +8,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
-import { createHash } from 'node:crypto';
+import { mint as proxyMint } from '../proxy/harness.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const OUT = path.join(ROOT, 'target/e2e');
@@ -102,18 +101,9 @@ export async function fakeCamera() {
   return y4m;
 }
 
-export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
-
-/** A caller token as a customer's backend would mint it. */
-export async function mint({ nik, ttl = 300, iatOffset = 0 }) {
-  const now = Math.floor(Date.now() / 1000) + iatOffset;
-  return new SignJWT({ nik_sha256: sha256hex(nik) })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject('e2e-customer')
-    .setIssuedAt(now)
-    .setExpirationTime(now + ttl)
-    .sign(new TextEncoder().encode(JWT_SECRET));
-}
+/** A caller token as a customer's backend would mint it (the proxy tests' minting). */
+export const mint = ({ nik, ttl = 300, iatOffset = 0 }) =>
+  proxyMint({ nik, ttl, iatOffset, sub: 'e2e-customer', secret: JWT_SECRET });
 
 export async function screenshot(page, name) {
   await fsp.mkdir(SCREENSHOTS, { recursive: true });

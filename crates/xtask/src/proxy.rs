@@ -5,7 +5,6 @@ use crate::setup::Tools;
 use crate::util::{self, Result, XtaskError};
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 /// Where worker-build writes; `main` in wrangler.toml points at `build/index.js`.
 const OUT_DIR: &str = "build";
@@ -81,7 +80,7 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
 /// Prints the wasm size and fails above the gzip budget.
 fn report_size(wasm: &Path) -> Result<()> {
     let raw = std::fs::metadata(wasm)?.len();
-    let gz = gzip_len(wasm)?;
+    let gz = util::gzip_len(wasm)?;
     println!("proxy wasm: {raw} bytes, {gz} bytes gzipped (budget {MAX_WASM_GZIP_BYTES})");
     if gz > MAX_WASM_GZIP_BYTES {
         return Err(XtaskError::new(format!(
@@ -89,18 +88,6 @@ fn report_size(wasm: &Path) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn gzip_len(path: &Path) -> Result<u64> {
-    let out = Command::new("gzip")
-        .arg("-9c")
-        .arg(path)
-        .output()
-        .map_err(|e| XtaskError::new(format!("cannot run gzip: {e}")))?;
-    if !out.status.success() {
-        return Err(XtaskError::new("gzip failed"));
-    }
-    Ok(out.stdout.len() as u64)
 }
 
 /// Builds, then runs the Node suites in tests/proxy/ (Miniflare + the HyperVerge double).

@@ -80,3 +80,16 @@ pub fn output(program: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+/// The size of a file after `gzip -9`: how the bundle budgets are measured.
+pub fn gzip_len(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .arg("-9c")
+        .arg(path)
+        .output()
+        .map_err(|e| XtaskError::new(format!("cannot run gzip: {e}")))?;
+    if !out.status.success() {
+        return Err(XtaskError::new(format!("gzip {} failed", path.display())));
+    }
+    Ok(out.stdout.len() as u64)
+}

@@ -7,7 +7,6 @@ use crate::setup::Tools;
 use crate::util::{self, Result, XtaskError};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// fast_image_resize always compiles wasm SIMD kernels, and the JPEG encoder is much slower
@@ -97,15 +96,6 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
         .map_err(|e| XtaskError::new(format!("copy {} → {}: {e}", from.display(), to.display())))
 }
 
-/// Gzip -9 size of a file.
-fn gz_size(path: &Path) -> Result<u64> {
-    let out = Command::new("gzip").arg("-9c").arg(path).output()?;
-    if !out.status.success() {
-        return Err(XtaskError::new(format!("gzip {} failed", path.display())));
-    }
-    Ok(out.stdout.len() as u64)
-}
-
 /// Gzipped sizes of what a page downloads: the JS as shipped, the JS as an app's bundler
 /// ships it (esbuild --minify), and the wasm.
 pub struct ModuleSize {
@@ -131,7 +121,7 @@ pub fn module_size(root: &Path, tools: &Tools) -> Result<ModuleSize> {
     );
     let mut js_gz = 0;
     for f in &js {
-        js_gz += gz_size(f)?;
+        js_gz += util::gzip_len(f)?;
     }
     let bundle = target_dir(root).join("size/bundle.min.js");
     let out = format!("--outfile={}", bundle.display());
@@ -150,8 +140,8 @@ pub fn module_size(root: &Path, tools: &Tools) -> Result<ModuleSize> {
     )?;
     Ok(ModuleSize {
         js_gz,
-        js_min_gz: gz_size(&bundle)?,
-        wasm_gz: gz_size(&pkg.join("dukcapil_web_bg.wasm"))?,
+        js_min_gz: util::gzip_len(&bundle)?,
+        wasm_gz: util::gzip_len(&pkg.join("dukcapil_web_bg.wasm"))?,
     })
 }
 
