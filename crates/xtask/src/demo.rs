@@ -44,18 +44,16 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the package and the Worker; `web::test` has usually built the package already.
-pub fn build_all(root: &Path, tools: &Tools, package_built: bool) -> Result<()> {
-    if !package_built {
-        web::build(root, tools)?;
-    }
+/// Builds the package and the Worker, and puts the package next to the page.
+pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
+    web::build(root, tools)?;
     vendor_package(root)?;
     proxy::build(root, tools)
 }
 
 /// The environment every `wrangler dev` we start gets: no metrics, no calls home, and its
 /// config kept out of `~/.config`.
-pub fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
+fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
     vec![
         ("WRANGLER_SEND_METRICS", "false".into()),
         ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
@@ -63,9 +61,10 @@ pub fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-/// The end-to-end suite in `tests/e2e` (after `web::test`, which built the package).
-pub fn test(root: &Path, tools: &Tools) -> Result<()> {
-    build_all(root, tools, true)?;
+/// The end-to-end suite in `tests/e2e`. `cargo xtask test` runs it after `proxy::test` and
+/// `web::test`, which built the Worker and the package, so it only puts the package in place.
+pub fn test(root: &Path) -> Result<()> {
+    vendor_package(root)?;
     util::run(
         root,
         "node",
@@ -76,7 +75,7 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
 
 pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     let live = args.iter().any(|a| a == "--live");
-    build_all(root, tools, false)?;
+    build_all(root, tools)?;
     let url = format!("http://{DEMO_ADDR}:{DEMO_PORT}");
     let mut vars = vec![
         "ALLOW_ANONYMOUS:true".to_string(),

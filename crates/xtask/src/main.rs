@@ -46,7 +46,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("demo") => demo(&root, rest),
         Some("build") => {
             let tools = setup::ensure_all(&root)?;
-            demo::build_all(&root, &tools, false)
+            demo::build_all(&root, &tools)
         }
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
@@ -128,7 +128,7 @@ fn test(root: &std::path::Path) -> Result<()> {
     util::step("browser module (dukcapil-web) in headless Chromium");
     web::test(root, &tools)?;
     util::step("end to end: the demo page in Chromium, wrangler dev, the HyperVerge double");
-    demo::test(root, &tools)?;
+    demo::test(root)?;
     reliability::test(root, &tools)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
