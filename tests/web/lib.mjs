@@ -10,8 +10,8 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PKG = path.join(ROOT, 'crates/dukcapil-web/pkg');
-// The team's shared fixtures sit beside the clone (CI lays out the same).
-export const FIXTURES = process.env.DUKCAPIL_FIXTURES || path.resolve(ROOT, '../shared/fixtures');
+// The committed test photos (see tests/fixtures/README.md).
+export const FIXTURES = path.join(ROOT, 'tests/fixtures');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

@@ -1,18 +1,15 @@
-// Makes Chromium's fake-camera file from fixtures/astronaut.png without ffmpeg: Chromium
+// Makes Chromium's fake-camera file from tests/fixtures/astronaut.png without ffmpeg: Chromium
 // itself decodes and lays out the frame (720×720 face, padded to 1280×720), we write I420.
 // Same picture as the fixtures README's ffmpeg command. Usage: node make-y4m.mjs OUT.y4m
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { serve, launch, open, ROOT } from './lib.mjs';
-
-// The committed copy, so a clone needs nothing beside it for the camera.
-const FACE_DIR = path.join(ROOT, 'crates/dukcapil-selfie/tests/fixtures');
+import { serve, launch, open, FIXTURES } from './lib.mjs';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: node make-y4m.mjs OUT.y4m');
 const W = 1280;
 const H = 720;
-const server = await serve({ mounts: { '/fx/': FACE_DIR }, routes: { 'GET /': (q, r) => r.end('<!doctype html>') } });
+const server = await serve({ mounts: { '/fx/': FIXTURES }, routes: { 'GET /': (q, r) => r.end('<!doctype html>') } });
 const browser = await launch();
 try {
   const page = await open(browser.context, `${server.url}/`);

@@ -1,7 +1,7 @@
 //! The HyperVerge "Dukcapil with FaceMatch" contract, and the proxy's answers in the same shape.
 //!
 //! The vendor's doc contradicts itself on where `match`/`score` sit and on their types
-//! (see `shared/reference/api-contract.md`), so reading is lenient on form and strict on
+//! (see `docs/upstream-contract.md`), so reading is lenient on form and strict on
 //! meaning: anything that can't be read for sure is `UPSTREAM_ERROR`, never a silent verdict.
 
 use crate::{

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use dukcapil_selfie::{prepare_from_file, prepare_from_rgba, SelfieOptions};
 
-const ASTRONAUT: &[u8] = include_bytes!("fixtures/astronaut.png");
+const ASTRONAUT: &[u8] = include_bytes!("../../../tests/fixtures/astronaut.png");
 
 /// Decodes a PNG to RGB8 with the png crate directly (independent of the code under test).
 fn decode_png_rgb(bytes: &[u8]) -> Rgb {
@@ -187,31 +187,32 @@ fn smallest_budget_fits_noise() {
     }
 }
 
-/// The large shared fixtures are not committed; use them when this checkout has them.
+/// The committed phone photo and camera frame (tests/fixtures), as the benchmarks use them.
 #[test]
-fn shared_fixtures_when_present() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    let cases = [
-        ("photo_12mp.jpg", (1280, 960)),
-        ("frame_1080.png", (1280, 720)),
+fn phone_photo_and_camera_frame() {
+    let cases: [(&[u8], &str, (u32, u32)); 2] = [
+        (
+            include_bytes!("../../../tests/fixtures/photo_12mp.jpg"),
+            "photo_12mp.jpg",
+            (1280, 960),
+        ),
+        (
+            include_bytes!("../../../tests/fixtures/frame_1080.png"),
+            "frame_1080.png",
+            (1280, 720),
+        ),
     ];
-    for (name, want) in cases {
-        let Ok(bytes) = std::fs::read(dir.join(name)) else {
-            println!("skipping {name}: not found in {}", dir.display());
-            continue;
-        };
-        let start = std::time::Instant::now();
-        let out = prepare_from_file(&bytes, &SelfieOptions::default()).unwrap();
+    for (bytes, name, want) in cases {
+        let out = prepare_from_file(bytes, &SelfieOptions::default()).unwrap();
         println!(
-            "{name}: {}×{} q{:.2} {} bytes in {:?} (debug build)",
+            "{name}: {}×{} q{:.2} {} bytes",
             out.width,
             out.height,
             out.quality,
             out.bytes.len(),
-            start.elapsed()
         );
-        assert_eq!((out.width, out.height), want);
-        assert!(out.bytes.len() <= 2_000_000);
+        assert_eq!((out.width, out.height), want, "{name}");
+        assert!(out.bytes.len() <= 2_000_000, "{name}");
         decode_output(&out);
     }
 }

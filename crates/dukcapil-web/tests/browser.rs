@@ -2,7 +2,7 @@
 //! -p dukcapil-web` with the pinned wasm-bindgen-test-runner on PATH and CHROMEDRIVER set).
 //! The `<video>` test needs Chromium's fake camera: `webdriver.json` (this crate's) turns on
 //! the built-in one; the xtask points WASM_BINDGEN_TEST_WEBDRIVER_JSON at one fed by
-//! fixtures/astronaut.png (1280×720).
+//! tests/fixtures/astronaut.png (1280×720).
 #![cfg(target_arch = "wasm32")]
 
 use dukcapil_web::{
@@ -20,7 +20,7 @@ use web_sys::{
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const ASTRONAUT_PNG: &[u8] = include_bytes!("../../dukcapil-selfie/tests/fixtures/astronaut.png");
+const ASTRONAUT_PNG: &[u8] = include_bytes!("../../../tests/fixtures/astronaut.png");
 
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &key.into()).unwrap()

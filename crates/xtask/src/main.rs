@@ -6,6 +6,7 @@ mod demo;
 mod fuzz;
 mod proxy;
 mod reliability;
+mod self_contained;
 mod setup;
 mod util;
 mod web;
@@ -89,6 +90,8 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    util::step("the repository is self-contained");
+    self_contained::check(root)?;
     util::step("generated files are up to date");
     codegen::run(root, true)?;
     util::step("native tests");
