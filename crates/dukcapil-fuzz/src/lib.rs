@@ -71,12 +71,16 @@ pub fn upstream_response(data: &[u8]) {
 /// Image decoding in the selfie pipeline: a JPEG within budget, the PDF unchanged, or a typed
 /// error. Small limits keep each execution fast enough to explore.
 pub fn selfie_decode(data: &[u8]) {
-    use dukcapil_selfie::{prepare_from_file, SelfieOptions};
+    use dukcapil_selfie::{prepare_from_file, SelfieLimits, SelfieOptions};
+    // The gate's verdict off, so that encoding is reached too (its measures still run).
     let opts = SelfieOptions {
         max_dimension: 256,
         max_bytes: 20_000,
         quality: 0.8,
-        max_pixels: 4_000_000,
+        limits: SelfieLimits {
+            max_pixels: 4_000_000,
+        },
+        checks: None,
     };
     match prepare_from_file(data, &opts) {
         Ok(out) if out.is_pdf() => assert_eq!(out.bytes, data),

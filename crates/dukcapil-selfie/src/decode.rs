@@ -1,8 +1,10 @@
-//! JPEG and PNG decoding to opaque RGBA8, with header checks before any pixel allocation.
+//! JPEG and PNG decoding to opaque RGBA8, for files [`inspect`](crate::inspect) accepted
+//! (so the declared size is within the limits before any pixel buffer exists).
 
 use crate::header::scan_jpeg;
 use crate::orient::exif_orientation;
-use crate::{fit_within, over_white, SelfieError};
+use crate::planes::over_white;
+use crate::{fit_within, SelfieError};
 use std::io;
 
 /// A decoded image: opaque RGBA8, possibly decoded at a reduced (DCT) scale.
@@ -17,13 +19,9 @@ pub(crate) struct Decoded {
     pub orientation: u8,
 }
 
-/// Width × height as a pixel count, refused above `max_pixels`.
-fn check_pixels(width: u32, height: u32, max_pixels: u64) -> Result<usize, SelfieError> {
-    let n = u64::from(width) * u64::from(height);
-    if n > max_pixels {
-        return Err(SelfieError::TooManyPixels);
-    }
-    usize::try_from(n).map_err(|_| SelfieError::TooManyPixels)
+/// Width × height as a pixel count (already within the limits).
+fn pixel_count(width: u32, height: u32) -> Result<usize, SelfieError> {
+    usize::try_from(u64::from(width) * u64::from(height)).map_err(|_| SelfieError::TooManyPixels)
 }
 
 /// A zeroed buffer of `pixels * 4` bytes, or an error instead of an abort when memory is short.
@@ -69,24 +67,16 @@ fn map_jpeg_error(e: jpeg_decoder::Error) -> SelfieError {
     }
 }
 
+/// Decodes a JPEG that `inspect` planned as `full_w × full_h`, at a reduced (DCT) scale when
+/// `max_dimension` is that much smaller.
 pub(crate) fn decode_jpeg(
     bytes: &[u8],
-    max_pixels: u64,
+    full_w: u32,
+    full_h: u32,
     max_dimension: u32,
 ) -> Result<Decoded, SelfieError> {
     let hdr = scan_jpeg(bytes)?;
-    // Baseline, extended sequential and progressive Huffman only.
-    if !matches!(hdr.sof, 0xC0..=0xC2) || hdr.precision != 8 {
-        return Err(SelfieError::UnsupportedFormat);
-    }
-    if !matches!(hdr.components, 1 | 3 | 4) {
-        return Err(SelfieError::UnsupportedFormat);
-    }
-    if hdr.width == 0 || hdr.height == 0 {
-        return Err(SelfieError::Corrupt);
-    }
-    let (full_w, full_h) = (u32::from(hdr.width), u32::from(hdr.height));
-    let pixels = check_pixels(full_w, full_h, max_pixels)?;
+    let pixels = pixel_count(full_w, full_h)?;
     let orientation = hdr.exif.map_or(1, exif_orientation);
 
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
@@ -94,7 +84,7 @@ pub(crate) fn decode_jpeg(
     decoder.set_max_decoding_buffer_size(pixels.saturating_mul(4));
     decoder.read_info().map_err(map_jpeg_error)?;
     let info = decoder.info().ok_or(SelfieError::Corrupt)?;
-    if (info.width, info.height) != (hdr.width, hdr.height) {
+    if (u32::from(info.width), u32::from(info.height)) != (full_w, full_h) {
         return Err(SelfieError::Corrupt);
     }
     // Decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller: far less work.
@@ -156,18 +146,9 @@ fn map_png_error(e: png::DecodingError) -> SelfieError {
     }
 }
 
-pub(crate) fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Decoded, SelfieError> {
-    // IHDR must come first: read the size ourselves before the decoder allocates anything.
-    let ihdr = bytes.get(8..24).ok_or(SelfieError::Truncated)?;
-    if &ihdr[4..8] != b"IHDR" {
-        return Err(SelfieError::Corrupt);
-    }
-    let width = u32::from_be_bytes([ihdr[8], ihdr[9], ihdr[10], ihdr[11]]);
-    let height = u32::from_be_bytes([ihdr[12], ihdr[13], ihdr[14], ihdr[15]]);
-    if width == 0 || height == 0 {
-        return Err(SelfieError::Corrupt);
-    }
-    let n = check_pixels(width, height, max_pixels)?;
+/// Decodes a PNG that `inspect` planned as `width × height`.
+pub(crate) fn decode_png(bytes: &[u8], width: u32, height: u32) -> Result<Decoded, SelfieError> {
+    let n = pixel_count(width, height)?;
 
     let mut decoder = png::Decoder::new(io::Cursor::new(bytes));
     // Palette and low bit depths to 8-bit, tRNS to alpha, 16-bit to 8-bit.
@@ -221,22 +202,5 @@ mod tests {
         let mut rgba = vec![0, 0, 0, 128, 255, 0, 0, 255];
         expand_to_rgba(&mut rgba, 2, 4);
         assert_eq!(rgba, [127, 127, 127, 255, 255, 0, 0, 255]);
-    }
-
-    #[test]
-    fn marker_walk_finds_size_and_first_exif() {
-        let mut j = vec![0xFF, 0xD8];
-        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
-        j.extend_from_slice(b"Exif\0\0AB");
-        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
-        j.extend_from_slice(b"Exif\0\0CD");
-        j.extend_from_slice(&[0xFF, 0xFF, 0xC2, 0, 11, 8, 0, 3, 0, 5, 1, 1, 0x11, 0]);
-        j.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
-        let h = scan_jpeg(&j).unwrap();
-        assert_eq!((h.sof, h.width, h.height, h.components), (0xC2, 5, 3, 1));
-        assert_eq!(h.exif, Some(&b"AB"[..]));
-        for cut in 2..j.len() {
-            assert!(scan_jpeg(&j[..cut]).is_err(), "cut {cut}");
-        }
     }
 }

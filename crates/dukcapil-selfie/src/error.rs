@@ -88,6 +88,42 @@ selfie_errors! {
     SourceType = "SELFIE_SOURCE_TYPE",
         id: "Jenis sumber gambar ini tidak didukung.",
         en: "This kind of image source is not supported.";
+    /// The quality gate: the centre of the photo is too dark (or mostly black).
+    TooDark = "SELFIE_TOO_DARK",
+        id: "Foto terlalu gelap. Pindah ke tempat yang lebih terang atau hadapkan wajah ke arah cahaya, lalu coba lagi.",
+        en: "The photo is too dark. Move somewhere brighter or face the light, then try again.";
+    /// The quality gate: the centre of the photo is too bright, or too much of it is blown
+    /// out (a face in strong light, or a bright window behind it).
+    TooBright = "SELFIE_TOO_BRIGHT",
+        id: "Foto terlalu terang. Hindari cahaya kuat di wajah atau di belakang Anda (jendela, lampu), lalu coba lagi.",
+        en: "The photo is too bright. Avoid strong light on your face or behind you (a window, a lamp), then try again.";
+    /// The quality gate: the photo is out of focus or shaken.
+    Blurry = "SELFIE_BLURRY",
+        id: "Foto buram. Pegang kamera dengan stabil dan pastikan wajah Anda terlihat tajam.",
+        en: "The photo is blurry. Hold the camera still and make sure your face is in focus.";
+    /// The browser's face detector (where it has one) found no face.
+    NoFace = "SELFIE_NO_FACE",
+        id: "Wajah tidak ditemukan di foto. Pastikan seluruh wajah Anda ada di dalam bingkai.",
+        en: "No face was found in the photo. Make sure your whole face is in the frame.";
+    /// The browser's face detector (where it has one) found more than one face.
+    MultipleFaces = "SELFIE_MULTIPLE_FACES",
+        id: "Ada lebih dari satu wajah di foto. Pastikan hanya Anda yang ada di foto.",
+        en: "There is more than one face in the photo. Make sure only you are in it.";
+}
+
+impl SelfieError {
+    /// Whether this is a verdict of the quality gate (the photo was readable, but is unlikely
+    /// to pass the upstream's face detection), rather than a problem with the input.
+    pub const fn is_quality(self) -> bool {
+        matches!(
+            self,
+            SelfieError::TooDark
+                | SelfieError::TooBright
+                | SelfieError::Blurry
+                | SelfieError::NoFace
+                | SelfieError::MultipleFaces
+        )
+    }
 }
 
 impl fmt::Display for SelfieError {

@@ -1,12 +1,10 @@
-//! What a JPEG or PNG file declares in its first bytes, read without decoding: its size,
-//! checked against `max_pixels` before anything allocates pixels, and where a JPEG's first
-//! scan starts. The browser module, which decodes with the browser, uses these too.
+//! A JPEG's markers up to its first scan, read without decoding: its size (checked against
+//! the limits before anything allocates pixels), its EXIF block, and where its first scan
+//! starts. [`inspect`](crate::inspect) and the decoder use it.
 
 use crate::SelfieError;
-use dukcapil_core::image::{detect_image_kind, ImageKind};
 
 /// What the marker walk finds before the first scan.
-#[cfg_attr(not(feature = "decoders"), allow(dead_code))]
 pub(crate) struct JpegHeader<'a> {
     /// Offset of the first scan's entropy-coded data (just after its SOS header).
     pub scan_start: usize,
@@ -86,96 +84,25 @@ pub(crate) fn scan_jpeg(bytes: &[u8]) -> Result<JpegHeader<'_>, SelfieError> {
     }
 }
 
-/// The width and height a JPEG or PNG declares, from its first bytes: a PNG's IHDR, or a
-/// JPEG's frame header when `head` reaches the first scan. `None` when `head` does not say.
-///
-/// ```
-/// use dukcapil_selfie::declared_size;
-/// let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-/// png.extend_from_slice(&30000u32.to_be_bytes());
-/// png.extend_from_slice(&20000u32.to_be_bytes());
-/// assert_eq!(declared_size(&png), Some((30000, 20000)));
-/// assert_eq!(declared_size(&png[..20]), None);
-/// ```
-pub fn declared_size(head: &[u8]) -> Option<(u32, u32)> {
-    match detect_image_kind(head)? {
-        ImageKind::Png => {
-            let ihdr = head.get(8..24)?;
-            let be =
-                |i: usize| u32::from_be_bytes([ihdr[i], ihdr[i + 1], ihdr[i + 2], ihdr[i + 3]]);
-            (&ihdr[4..8] == b"IHDR").then(|| (be(8), be(12)))
-        }
-        ImageKind::Jpeg => scan_jpeg(head)
-            .ok()
-            .map(|h| (u32::from(h.width), u32::from(h.height))),
-        ImageKind::Pdf => None,
-    }
-}
-
-/// Where a JPEG's first scan (its entropy-coded data) starts, when `head` reaches it.
-pub fn jpeg_scan_start(head: &[u8]) -> Option<usize> {
-    match detect_image_kind(head)? {
-        ImageKind::Jpeg => scan_jpeg(head).ok().map(|h| h.scan_start),
-        _ => None,
-    }
-}
-
-/// Looks for a JPEG's end (the EOI marker `FF D9`) in the bytes after its first scan starts,
-/// fed in pieces of any size. Inside entropy-coded data `FF` is only ever followed by `00` or
-/// a restart marker, so no `FF D9` there means the file was cut short. Browsers draw such a
-/// file with a grey remainder; this lets the caller say [`SelfieError::Truncated`] instead.
-///
-/// ```
-/// use dukcapil_selfie::JpegEndSearch;
-/// let mut s = JpegEndSearch::default();
-/// assert!(!s.feed(&[0x12, 0xFF, 0x00, 0xFF]));
-/// assert!(s.feed(&[0xD9]));
-/// ```
-#[derive(Debug, Default, Clone, Copy)]
-pub struct JpegEndSearch {
-    after_ff: bool,
-    found: bool,
-}
-
-impl JpegEndSearch {
-    /// Feeds the next bytes; true once `FF D9` has been seen.
-    pub fn feed(&mut self, bytes: &[u8]) -> bool {
-        for &b in bytes {
-            if self.found {
-                break;
-            }
-            self.found = self.after_ff && b == 0xD9;
-            self.after_ff = b == 0xFF;
-        }
-        self.found
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn declared_sizes() {
-        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
-        j.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0x75, 0x30, 0x75, 0x30, 1, 1, 0x11, 0]);
-        j.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0x12, 0x34]);
-        assert_eq!(declared_size(&j), Some((30000, 30000)));
-        assert_eq!(jpeg_scan_start(&j), Some(j.len() - 2));
-        // A head cut before the first scan says nothing.
-        assert_eq!(declared_size(&j[..12]), None);
-        assert_eq!(jpeg_scan_start(&j[..12]), None);
-        assert_eq!(declared_size(b"%PDF-1.7"), None);
-        assert_eq!(declared_size(b"GIF89a"), None);
-    }
-
-    #[test]
-    fn finds_the_end_across_pieces() {
-        let mut s = JpegEndSearch::default();
-        assert!(!s.feed(&[0xFF, 0x00, 0xFF, 0xD0, 0xD9]));
-        assert!(!s.feed(&[0xFF]));
-        assert!(s.feed(&[0xD9, 0x00]));
-        assert!(s.feed(&[]));
-        assert!(!JpegEndSearch::default().feed(&[0xD9, 0xFF]));
+    fn marker_walk_finds_size_scan_and_first_exif() {
+        let mut j = vec![0xFF, 0xD8];
+        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
+        j.extend_from_slice(b"Exif\0\0AB");
+        j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
+        j.extend_from_slice(b"Exif\0\0CD");
+        j.extend_from_slice(&[0xFF, 0xFF, 0xC2, 0, 11, 8, 0, 3, 0, 5, 1, 1, 0x11, 0]);
+        j.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
+        let h = scan_jpeg(&j).unwrap();
+        assert_eq!((h.sof, h.width, h.height, h.components), (0xC2, 5, 3, 1));
+        assert_eq!(h.exif, Some(&b"AB"[..]));
+        assert_eq!(h.scan_start, j.len());
+        for cut in 2..j.len() {
+            assert!(scan_jpeg(&j[..cut]).is_err(), "cut {cut}");
+        }
     }
 }

@@ -5,12 +5,10 @@
 
 /// Reads tag 0x0112 (Orientation) from IFD0 of a TIFF block (the APP1 payload after
 /// `Exif\0\0`). Anything missing, malformed or out of range gives 1 (as stored).
-#[cfg(feature = "decoders")]
 pub(crate) fn exif_orientation(tiff: &[u8]) -> u8 {
     read_orientation(tiff).unwrap_or(1)
 }
 
-#[cfg(feature = "decoders")]
 fn read_orientation(tiff: &[u8]) -> Option<u8> {
     let big_endian = match tiff.get(..4)? {
         [b'I', b'I', 42, 0] => false,
@@ -56,6 +54,7 @@ fn read_orientation(tiff: &[u8]) -> Option<u8> {
 }
 
 /// Width and height once `orientation` is applied (5–8 swap them).
+#[cfg(feature = "decoders")]
 pub(crate) fn oriented_size(width: u32, height: u32, orientation: u8) -> (u32, u32) {
     if orientation >= 5 {
         (height, width)
@@ -64,6 +63,7 @@ pub(crate) fn oriented_size(width: u32, height: u32, orientation: u8) -> (u32, u
     }
 }
 
+#[cfg(feature = "decoders")]
 /// Applies an EXIF orientation to an RGBA image of `width × height` (`rgba.len()` must be
 /// `width * height * 4`, which every caller guarantees). Returns the displayed image.
 pub(crate) fn apply_orientation(rgba: &[u8], width: u32, height: u32, orientation: u8) -> Vec<u8> {
@@ -99,7 +99,6 @@ pub(crate) fn apply_orientation(rgba: &[u8], width: u32, height: u32, orientatio
 mod tests {
     use super::*;
 
-    #[cfg(feature = "decoders")]
     fn tiff(big_endian: bool, entries: &[(u16, u16, u32)]) -> Vec<u8> {
         let mut t = Vec::new();
         let p16 = |t: &mut Vec<u8>, v: u16| {
@@ -135,7 +134,6 @@ mod tests {
         t
     }
 
-    #[cfg(feature = "decoders")]
     #[test]
     fn reads_orientation_in_both_byte_orders() {
         for be in [false, true] {
@@ -151,7 +149,6 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "decoders")]
     #[test]
     fn hostile_exif_gives_one() {
         let good = tiff(false, &[(0x0112, 3, 6)]);

@@ -4,11 +4,18 @@ mod common;
 
 use common::*;
 use dukcapil_core::Lang;
-use dukcapil_selfie::{prepare_from_file, prepare_from_rgba, SelfieError, SelfieOptions};
+use dukcapil_selfie::{
+    prepare_from_file, prepare_from_rgba, SelfieError, SelfieLimits, SelfieOptions,
+};
 use std::time::{Duration, Instant};
 
+/// The formats, not the photos, are under test here: the quality gate is off (its own tests
+/// are in `gate.rs`).
 fn opts() -> SelfieOptions {
-    SelfieOptions::default()
+    SelfieOptions {
+        checks: None,
+        ..Default::default()
+    }
 }
 
 /// Corner colours (TL, TR, BL, BR) of the quadrant image once each orientation is applied.
@@ -429,7 +436,7 @@ fn pixel_bombs_are_refused_from_the_header() {
         |_| {},
     );
     let limit = |max_pixels| SelfieOptions {
-        max_pixels,
+        limits: SelfieLimits { max_pixels },
         ..opts()
     };
     assert_eq!(

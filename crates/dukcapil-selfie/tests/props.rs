@@ -1,9 +1,13 @@
 //! Properties: the byte budget always holds, and no input makes the crate panic.
+// proptest needs an OS random source: native only.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use common::*;
-use dukcapil_selfie::{prepare_from_file, prepare_from_rgba, SelfieError, SelfieOptions};
+use dukcapil_selfie::{
+    prepare_from_file, prepare_from_rgba, SelfieError, SelfieLimits, SelfieOptions,
+};
 use proptest::prelude::*;
 
 /// `PROPTEST_CASES` overrides the per-test default, for longer fuzzing runs.
@@ -27,7 +31,7 @@ proptest! {
         max_dimension in 64u32..=512,
     ) {
         let rgba = noise((width * height * 4) as usize, seed);
-        let opts = SelfieOptions { max_dimension, max_bytes, quality, ..Default::default() };
+        let opts = SelfieOptions { max_dimension, max_bytes, quality, checks: None, ..Default::default() };
         match prepare_from_rgba(width, height, &rgba, &opts) {
             Ok(out) => {
                 prop_assert!(out.bytes.len() <= max_bytes, "{} > {max_bytes}", out.bytes.len());
@@ -104,8 +108,11 @@ fn small_inputs() -> Vec<Vec<u8>> {
 /// Small limits keep each case fast when a mutation inflates the declared size.
 fn fuzz_opts() -> SelfieOptions {
     SelfieOptions {
-        max_pixels: 1_000_000,
+        limits: SelfieLimits {
+            max_pixels: 1_000_000,
+        },
         max_bytes: 10_000,
+        checks: None,
         ..Default::default()
     }
 }

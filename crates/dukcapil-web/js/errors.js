@@ -17,8 +17,10 @@ export class NikError extends DukcapilError {
 }
 
 export class SelfieError extends DukcapilError {
-  constructor(code, message, messageId, cause) {
+  constructor(code, message, messageId, cause, metrics) {
     super('SelfieError', code, message, messageId, cause);
+    // The quality gate's measures, when the gate refused the photo.
+    this.metrics = metrics || null;
   }
 }
 
@@ -36,6 +38,6 @@ export class FaceMatchError extends DukcapilError {
 // Called from Rust: kind 0 = NikError, 1 = SelfieError, 2 = FaceMatchError.
 export function makeError(kind, code, message, messageId, details) {
   if (kind === 0) return new NikError(code, message, messageId, details && details.cause);
-  if (kind === 1) return new SelfieError(code, message, messageId, details && details.cause);
+  if (kind === 1) return new SelfieError(code, message, messageId, details && details.cause, details && details.metrics);
   return new FaceMatchError(code, message, messageId, details);
 }

@@ -8,6 +8,7 @@ mod client;
 mod js;
 mod nik;
 mod selfie;
+mod stages;
 
 pub use client::{check_verify_request, face_match_error, read_verify_response};
 pub use nik::{is_valid_nik, parse_nik};

@@ -1,13 +1,17 @@
-//! `prepareSelfie`: turns any image source the browser has into pixels or file bytes, then
-//! hands them to `dukcapil_selfie`. Only the browser's decoders and canvas are used here;
-//! sizing, orientation, encoding and the byte limit are the selfie crate's.
+//! `prepareSelfie`: turns any image source the browser has into pixels or file bytes, asks
+//! the browser's face detector where there is one, and hands everything else to
+//! `dukcapil_selfie`: what a file is (`inspect`), sizing, the quality gate, encoding and the
+//! byte limit are decided there.
 
 use crate::js::{self, Kind};
-use dukcapil_core::{image::ImageKind, Lang};
+use crate::stages::Stopwatch;
+use dukcapil_core::Lang;
 use dukcapil_selfie::{
-    fit_within, prepare_from_file, prepare_from_rgba, PreparedSelfie, SelfieError, SelfieOptions,
+    fit_within, inspect, jpeg_decode_size, prepare_from_file, EndMarkerSearch, FilePlan,
+    PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError, SelfieLimits,
+    SelfieOptions,
 };
-use js_sys::{Array, ArrayBuffer, Object, Promise, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -48,27 +52,109 @@ extern "C" {
     // A global in windows and workers alike.
     #[wasm_bindgen(catch, js_name = createImageBitmap)]
     fn create_image_bitmap(src: &JsValue) -> Result<Promise, JsValue>;
+
+    /// WebCodecs' `ImageDecoder` (Chrome, Edge, Firefox; not Safari yet): decodes off the
+    /// main thread, and at a reduced DCT scale when asked for a smaller size.
+    type ImageDecoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(init: &Object) -> Result<ImageDecoder, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn decode(this: &ImageDecoder) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method)]
+    fn close(this: &ImageDecoder);
+    #[wasm_bindgen(static_method_of = ImageDecoder, catch, js_name = isTypeSupported)]
+    fn is_type_supported(mime: &str) -> Result<Promise, JsValue>;
+
+    /// The `VideoFrame` an `ImageDecoder` gives.
+    type VideoFrame;
+    #[wasm_bindgen(method, getter, js_name = displayWidth)]
+    fn display_width(this: &VideoFrame) -> u32;
+    #[wasm_bindgen(method, getter, js_name = displayHeight)]
+    fn display_height(this: &VideoFrame) -> u32;
+    /// Degrees clockwise from the file's orientation; `undefined` where the browser does not
+    /// apply EXIF orientation to decoded frames.
+    #[wasm_bindgen(method, getter)]
+    fn rotation(this: &VideoFrame) -> JsValue;
+    #[wasm_bindgen(method, js_name = close)]
+    fn close_frame(this: &VideoFrame);
 }
 
-/// A `SelfieError` with the JS exception that caused it, if any.
-fn to_js(e: SelfieError, cause: &JsValue) -> JsValue {
-    let details = Object::new();
-    if !cause.is_undefined() {
-        js::set(&details, "cause", cause.clone());
+/// Lets the browser run other tasks (input, rendering) before going on, so that no step of
+/// ours holds the main thread for long: `scheduler.yield()` where there is one (it keeps our
+/// place in the queue), else a message to ourselves (never clamped to 4 ms, unlike
+/// `setTimeout`).
+async fn yield_to_event_loop() {
+    let scheduler = js::get(&js_sys::global(), "scheduler");
+    if let Ok(f) = js::get(&scheduler, "yield").dyn_into::<Function>() {
+        if let Ok(p) = f.call0(&scheduler).and_then(|p| p.dyn_into::<Promise>()) {
+            let _ = JsFuture::from(p).await;
+            return;
+        }
     }
-    js::error(
-        Kind::Selfie,
-        e.code(),
-        e.message(Lang::En),
-        e.message(Lang::Id),
-        &details,
-    )
+    let Ok(channel) = web_sys::MessageChannel::new() else {
+        return;
+    };
+    let wait = Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+        let _ = channel.port2().post_message(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(wait).await;
+    channel.port1().set_onmessage(None);
 }
 
-type Res<T> = Result<T, (SelfieError, JsValue)>;
+/// Why `prepareSelfie` failed: the error, the JS exception behind it (if any), and the
+/// gate's measures when the gate refused the photo.
+struct Failure {
+    error: SelfieError,
+    cause: JsValue,
+    metrics: Option<QualityMetrics>,
+}
 
-fn fail<T>(e: SelfieError) -> Res<T> {
-    Err((e, JsValue::UNDEFINED))
+impl From<SelfieError> for Failure {
+    fn from(error: SelfieError) -> Self {
+        Failure {
+            error,
+            cause: JsValue::UNDEFINED,
+            metrics: None,
+        }
+    }
+}
+
+type Res<T> = Result<T, Failure>;
+
+/// A failed browser call, reported as `error` with the exception as its cause.
+trait FailsAs<T> {
+    fn fails_as(self, error: SelfieError) -> Res<T>;
+}
+
+impl<T> FailsAs<T> for Result<T, JsValue> {
+    fn fails_as(self, error: SelfieError) -> Res<T> {
+        self.map_err(|cause| Failure {
+            error,
+            cause,
+            metrics: None,
+        })
+    }
+}
+
+impl Failure {
+    fn into_js(self) -> JsValue {
+        let details = Object::new();
+        if !self.cause.is_undefined() {
+            js::set(&details, "cause", self.cause);
+        }
+        if let Some(m) = &self.metrics {
+            js::set(&details, "metrics", metrics_to_js(m));
+        }
+        let e = self.error;
+        js::error(
+            Kind::Selfie,
+            e.code(),
+            e.message(Lang::En),
+            e.message(Lang::Id),
+            &details,
+        )
+    }
 }
 
 /// A whole number in `0..=max`, or `InvalidOptions`.
@@ -78,8 +164,52 @@ fn whole(v: &JsValue, max: f64) -> Res<Option<f64>> {
     }
     match v.as_f64() {
         Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(Some(n)),
-        _ => fail(SelfieError::InvalidOptions),
+        _ => Err(SelfieError::InvalidOptions.into()),
     }
+}
+
+/// A number, or `InvalidOptions`.
+fn number(v: &JsValue) -> Res<Option<f32>> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    v.as_f64()
+        .map(|n| Some(n as f32))
+        .ok_or_else(|| SelfieError::InvalidOptions.into())
+}
+
+/// `checks`: `false` turns the gate off; `true` or absent keeps the calibrated thresholds;
+/// an object overrides some of them.
+fn read_checks(v: &JsValue) -> Res<Option<QualityChecks>> {
+    let mut c = QualityChecks::default();
+    if v.is_undefined() || *v == JsValue::TRUE {
+        return Ok(Some(c));
+    }
+    if *v == JsValue::FALSE {
+        return Ok(None);
+    }
+    if !v.is_object() {
+        return Err(SelfieError::InvalidOptions.into());
+    }
+    let fields: [(&str, &mut f32); 5] = [
+        ("minBrightness", &mut c.min_brightness),
+        ("maxBrightness", &mut c.max_brightness),
+        ("maxDarkClipped", &mut c.max_dark_clipped),
+        ("maxBrightClipped", &mut c.max_bright_clipped),
+        ("minSharpness", &mut c.min_sharpness),
+    ];
+    for (key, field) in fields {
+        if let Some(n) = number(&js::get(v, key))? {
+            *field = n;
+        }
+    }
+    let faces = js::get(v, "faces");
+    if !faces.is_undefined() {
+        c.faces = faces
+            .as_bool()
+            .ok_or(Failure::from(SelfieError::InvalidOptions))?;
+    }
+    Ok(Some(c))
 }
 
 fn read_options(options: &JsValue) -> Res<SelfieOptions> {
@@ -88,7 +218,7 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
         return Ok(opts);
     }
     if !options.is_object() {
-        return fail(SelfieError::InvalidOptions);
+        return Err(SelfieError::InvalidOptions.into());
     }
     if let Some(n) = whole(&js::get(options, "maxDimension"), f64::from(u32::MAX))? {
         opts.max_dimension = n as u32;
@@ -97,17 +227,16 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
         opts.max_bytes = n as usize;
     }
     if let Some(n) = whole(&js::get(options, "maxPixels"), 2f64.powi(53))? {
-        opts.max_pixels = n as u64;
+        opts.limits = SelfieLimits {
+            max_pixels: n as u64,
+        };
     }
-    let quality = js::get(options, "quality");
-    if !quality.is_undefined() {
-        opts.quality = quality
-            .as_f64()
-            .ok_or((SelfieError::InvalidOptions, JsValue::UNDEFINED))?
-            as f32;
+    if let Some(q) = number(&js::get(options, "quality"))? {
+        opts.quality = q;
     }
+    opts.checks = read_checks(&js::get(options, "checks"))?;
     // Range checks are the selfie crate's; run them before any decoding work.
-    opts.validate().map_err(|e| (e, JsValue::UNDEFINED))?;
+    opts.validate()?;
     Ok(opts)
 }
 
@@ -115,19 +244,18 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
 /// in workers), else a `<canvas>`. `willReadFrequently` keeps it in CPU memory, which makes
 /// `getImageData` cheap.
 fn scratch(w: u32, h: u32) -> Res<Context2d> {
-    let has_offscreen =
-        js_sys::Reflect::has(&js_sys::global(), &"OffscreenCanvas".into()).unwrap_or(false);
+    let has_offscreen = Reflect::has(&js_sys::global(), &"OffscreenCanvas".into()).unwrap_or(false);
     let canvas: JsValue = if has_offscreen {
         OffscreenCanvas::new(w, h)
-            .map_err(|e| (SelfieError::Internal, e))?
+            .fails_as(SelfieError::Internal)?
             .into()
     } else {
         let doc = web_sys::window()
             .and_then(|w| w.document())
-            .ok_or((SelfieError::Internal, JsValue::UNDEFINED))?;
+            .ok_or(SelfieError::Internal)?;
         let c: HtmlCanvasElement = doc
             .create_element("canvas")
-            .map_err(|e| (SelfieError::Internal, e))?
+            .fails_as(SelfieError::Internal)?
             .unchecked_into();
         c.set_width(w);
         c.set_height(h);
@@ -138,37 +266,30 @@ fn scratch(w: u32, h: u32) -> Res<Context2d> {
     let ctx = canvas
         .unchecked_into::<AnyCanvas>()
         .get_context("2d", &settings)
-        .map_err(|e| (SelfieError::Internal, e))?;
+        .fails_as(SelfieError::Internal)?;
     if ctx.is_null() || ctx.is_undefined() {
-        return fail(SelfieError::Internal);
+        return Err(SelfieError::Internal.into());
     }
     Ok(ctx.unchecked_into())
 }
 
-/// Draws `src` at `w × h` on a scratch canvas and reads the pixels back.
-fn draw_to_rgba(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<ImageData> {
-    if w == 0 || h == 0 {
-        return fail(SelfieError::NoFrame);
-    }
-    if u64::from(w) * u64::from(h) > opts.max_pixels {
-        return fail(SelfieError::TooManyPixels);
-    }
+/// Draws `src` at `w × h` on a scratch canvas and reads the pixels back. `broken` is the
+/// error when drawing fails (a tainted, cross-origin source makes `getImageData` throw).
+fn draw(src: &JsValue, w: u32, h: u32, smoothing: &str, broken: SelfieError) -> Res<ImageData> {
     let ctx = scratch(w, h)?;
+    ctx.set_image_smoothing_quality(smoothing);
     let (fw, fh) = (f64::from(w), f64::from(h));
-    // A tainted (cross-origin) source makes getImageData throw a SecurityError.
-    ctx.draw_image(src, 0.0, 0.0, fw, fh)
-        .map_err(|e| (SelfieError::InvalidFrame, e))?;
-    ctx.get_image_data(0.0, 0.0, fw, fh)
-        .map_err(|e| (SelfieError::InvalidFrame, e))
+    ctx.draw_image(src, 0.0, 0.0, fw, fh).fails_as(broken)?;
+    ctx.get_image_data(0.0, 0.0, fw, fh).fails_as(broken)
 }
 
-fn from_image_data(img: &ImageData, opts: &SelfieOptions) -> Res<PreparedSelfie> {
-    let data = img.data();
-    prepare_from_rgba(img.width(), img.height(), &data, opts).map_err(|e| (e, JsValue::UNDEFINED))
-}
-
-fn from_drawable(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<PreparedSelfie> {
-    from_image_data(&draw_to_rgba(src, w, h, opts)?, opts)
+/// A frame (video, canvas, bitmap, `<img>`) at its own size: resizing is ours.
+fn grab(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<ImageData> {
+    if w == 0 || h == 0 {
+        return Err(SelfieError::NoFrame.into());
+    }
+    opts.limits.check_dimensions(w, h)?;
+    draw(src, w, h, "low", SelfieError::InvalidFrame)
 }
 
 /// Loads a blob into an `<img>`. `onload` fires once the header is read; the pixels are
@@ -189,169 +310,331 @@ async fn load_image(blob: &Blob) -> Option<Result<HtmlImageElement, JsValue>> {
     Some(r.map(|_| img))
 }
 
-/// Draws `src` (natural size `w × h`) scaled to fit `max_dimension` and encodes it with the
-/// selfie crate. Drawing a JPEG smaller lets Chrome decode it at a reduced DCT scale.
-/// `medium` smoothing uses mipmaps: no aliasing on a 3× downscale (`low` aliases).
-fn draw_scaled(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<PreparedSelfie> {
-    if u64::from(w) * u64::from(h) > opts.max_pixels {
-        return fail(SelfieError::TooManyPixels);
-    }
-    let (tw, th) = fit_within(w, h, opts.max_dimension);
-    if tw == 0 || th == 0 {
-        return fail(SelfieError::Corrupt);
-    }
-    let ctx = scratch(tw, th)?;
-    ctx.set_image_smoothing_quality("medium");
-    let (fw, fh) = (f64::from(tw), f64::from(th));
-    ctx.draw_image(src, 0.0, 0.0, fw, fh)
-        .map_err(|e| (SelfieError::Corrupt, e))?;
-    let data = ctx
-        .get_image_data(0.0, 0.0, fw, fh)
-        .map_err(|e| (SelfieError::Internal, e))?;
-    from_image_data(&data, opts)
+/// How a decoded photo is drawn at the output size: `medium` adds mipmaps, so a large
+/// downscale does not alias (crate README, "Build choices", for the measurements).
+const FILE_SMOOTHING: &str = "medium";
+
+/// What is known about a file before the browser decodes it.
+struct FileFacts {
+    /// Its type, as sniffed from its bytes.
+    mime: &'static str,
+    /// JPEG or PNG: a decoding failure means the file is damaged, not unsupported.
+    known: bool,
+    /// For a JPEG: its declared (unrotated) size and EXIF orientation.
+    jpeg: Option<(u32, u32, u8)>,
 }
 
-/// Decodes an image file with the browser: JPEG and PNG as well as WebP, AVIF, GIF, BMP and
-/// HEIC where the browser has a decoder. EXIF orientation is applied by both `<img>`
-/// (`image-orientation: from-image`; `naturalWidth/Height` are the oriented size) and
-/// `createImageBitmap` (`imageOrientation: "from-image"` by default).
+/// Decodes an image file with the browser, drawn at the output size: JPEG and PNG as well as
+/// WebP, AVIF, GIF, BMP and HEIC where the browser has a decoder.
 ///
-/// Measured (crate README): `<img>` + scaled draw + wasm encode beats decoding in wasm
-/// (jpeg-decoder at ½ scale) on a 12 MP photo, and leaves the decoders out of the bundle.
-async fn browser_decode(
-    blob: &Blob,
-    known_image: bool,
-    opts: &SelfieOptions,
-) -> Res<PreparedSelfie> {
-    let broken = if known_image {
+/// First choice, `ImageDecoder`: it decodes off the main thread, and a JPEG at the smallest
+/// DCT scale that covers the output (`jpeg_decode_size`: 3/8 for a 12 MP photo at 1280),
+/// which measured faster than `<img>` and never blocks the page (crate README). It applies
+/// EXIF orientation through the frame's `rotation`, which `drawImage` honours. Otherwise an
+/// `<img>` (windows) or `createImageBitmap` (workers), which both apply EXIF orientation
+/// themselves.
+async fn browser_decode(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) -> Res<ImageData> {
+    let broken = if facts.known {
         SelfieError::Corrupt
     } else {
         SelfieError::UnsupportedFormat
     };
-    if let Some(loaded) = load_image(blob).await {
-        let img = loaded.map_err(|e| (broken, e))?;
-        return draw_scaled(&img, img.natural_width(), img.natural_height(), opts);
+    if let Some(pixels) = image_decoder(blob, facts, opts, broken).await? {
+        return Ok(pixels);
     }
-    // Workers: no <img>, so a full-size decode.
+    let scaled = |src: &JsValue, w: u32, h: u32| -> Res<ImageData> {
+        opts.limits.check_dimensions(w, h)?;
+        let (tw, th) = fit_within(w, h, opts.max_dimension);
+        if tw == 0 || th == 0 {
+            return Err(SelfieError::Corrupt.into());
+        }
+        draw(src, tw, th, FILE_SMOOTHING, broken)
+    };
+    if let Some(loaded) = load_image(blob).await {
+        let img = loaded.fails_as(broken)?;
+        return scaled(&img, img.natural_width(), img.natural_height());
+    }
+    // Workers without ImageDecoder: no <img>, so a full-size decode.
     let bitmap = match create_image_bitmap(blob) {
         Ok(p) => JsFuture::from(p).await,
         Err(e) => Err(e),
     };
-    let b: ImageBitmap = bitmap.map_err(|e| (broken, e))?.unchecked_into();
-    let out = draw_scaled(&b, b.width(), b.height(), opts);
+    let b: ImageBitmap = bitmap.fails_as(broken)?.unchecked_into();
+    let out = scaled(&b, b.width(), b.height());
     b.close();
     out
 }
 
-/// How much of a file is read up front: the type, and a JPEG's markers up to its first scan
-/// (EXIF blocks included) or a PNG's IHDR, so the size is known before the browser decodes.
-const HEAD_BYTES: f64 = 256.0 * 1024.0;
-/// A JPEG's tail is searched in pieces of this size (bounded memory for any file size).
-const TAIL_PIECE: f64 = 1024.0 * 1024.0;
-
-async fn blob_range(blob: &Blob, start: f64, end: f64) -> Res<Vec<u8>> {
-    let part = blob
-        .slice_with_f64_and_f64(start, end)
-        .map_err(|e| (SelfieError::Internal, e))?;
-    blob_bytes(&part).await
+/// The `ImageDecoder` path; `Ok(None)` where the browser has none, does not take this type,
+/// or would not orient the picture.
+async fn image_decoder(
+    blob: &Blob,
+    facts: &FileFacts,
+    opts: &SelfieOptions,
+    broken: SelfieError,
+) -> Res<Option<ImageData>> {
+    if !Reflect::has(&js_sys::global(), &"ImageDecoder".into()).unwrap_or(false) {
+        return Ok(None);
+    }
+    let supported = match ImageDecoder::is_type_supported(facts.mime) {
+        Ok(p) => JsFuture::from(p).await.ok(),
+        Err(_) => None,
+    };
+    if supported != Some(JsValue::TRUE) {
+        return Ok(None);
+    }
+    let init = Object::new();
+    js::set(&init, "data", blob.stream());
+    js::set(&init, "type", facts.mime);
+    if let Some((w, h, _)) = facts.jpeg {
+        let (dw, dh) = jpeg_decode_size(w, h, opts.max_dimension);
+        js::set(&init, "desiredWidth", dw);
+        js::set(&init, "desiredHeight", dh);
+    }
+    let Ok(decoder) = ImageDecoder::new(&init) else {
+        return Ok(None);
+    };
+    let decoded = match decoder.decode() {
+        Ok(p) => JsFuture::from(p).await,
+        Err(e) => Err(e),
+    };
+    decoder.close();
+    let frame: VideoFrame = js::get(&decoded.fails_as(broken)?, "image").unchecked_into();
+    let out = draw_frame(&frame, facts, opts, broken);
+    frame.close_frame();
+    out
 }
 
-/// Whether a JPEG whose first scan starts at `scan_start` has its end marker: browsers
-/// draw a cut-off JPEG with a grey remainder rather than fail.
-async fn jpeg_has_end(blob: &Blob, scan_start: usize) -> Res<bool> {
-    let mut search = dukcapil_selfie::JpegEndSearch::default();
-    let mut at = scan_start as f64;
-    while at < blob.size() {
-        let end = (at + TAIL_PIECE).min(blob.size());
-        if search.feed(&blob_range(blob, at, end).await?) {
-            return Ok(true);
+/// Draws a decoded frame at the output size, oriented.
+fn draw_frame(
+    frame: &VideoFrame,
+    facts: &FileFacts,
+    opts: &SelfieOptions,
+    broken: SelfieError,
+) -> Res<Option<ImageData>> {
+    let rotation = frame.rotation();
+    let (w, h) = match facts.jpeg {
+        // A browser whose frames ignore EXIF orientation: let `<img>` do it instead.
+        Some((_, _, orientation)) if rotation.is_undefined() && orientation != 1 => {
+            return Ok(None)
         }
-        at = end;
+        // The output's size from the declared one (exact aspect), turned as displayed.
+        Some((w, h, _)) => match rotation.as_f64() {
+            Some(r) if r == 90.0 || r == 270.0 => (h, w),
+            _ => (w, h),
+        },
+        None => (frame.display_width(), frame.display_height()),
+    };
+    opts.limits.check_dimensions(w, h)?;
+    let (tw, th) = fit_within(w, h, opts.max_dimension);
+    if tw == 0 || th == 0 {
+        return Err(SelfieError::Corrupt.into());
     }
-    Ok(false)
+    draw(frame, tw, th, FILE_SMOOTHING, broken).map(Some)
+}
+
+/// How much of a file is read first: enough for a JPEG's markers up to its first scan
+/// (EXIF included) or a PNG's IHDR; `inspect` asks for more when a JPEG needs it.
+const HEAD_BYTES: u64 = 256 * 1024;
+/// A JPEG whose markers need more than this before the first scan is refused.
+const MAX_HEAD_BYTES: u64 = 16 * 1024 * 1024;
+
+async fn blob_range(blob: &Blob, start: u64, end: u64) -> Res<Vec<u8>> {
+    let part = blob
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .fails_as(SelfieError::Internal)?;
+    blob_bytes(&part).await
 }
 
 async fn blob_bytes(blob: &Blob) -> Res<Vec<u8>> {
     let buf = JsFuture::from(blob.array_buffer())
         .await
-        .map_err(|e| (SelfieError::Truncated, e))?;
+        .fails_as(SelfieError::Truncated)?;
     Ok(Uint8Array::new(&buf).to_vec())
 }
 
 fn bytes_blob(bytes: &Uint8Array) -> Res<Blob> {
-    Blob::new_with_u8_array_sequence(&Array::of1(bytes)).map_err(|e| (SelfieError::Internal, e))
+    Blob::new_with_u8_array_sequence(&Array::of1(bytes)).fails_as(SelfieError::Internal)
 }
 
-/// An image file, as a Blob. Only its head is read (and a JPEG's tail, in pieces, for its end
-/// marker); the browser decodes it. A PDF is read whole.
-async fn from_file(blob: &Blob, opts: &SelfieOptions) -> Res<PreparedSelfie> {
-    if blob.size() == 0.0 {
-        return fail(SelfieError::Empty);
-    }
-    let head = blob_range(blob, 0.0, HEAD_BYTES.min(blob.size())).await?;
-    let mime = dukcapil_selfie::sniff_mime(&head);
-    if mime == Some(ImageKind::Pdf.mime_type()) {
-        // Refused before reading a large file; the selfie crate checks again.
-        if blob.size() > opts.max_bytes as f64 {
-            return fail(SelfieError::PdfTooLarge);
-        }
-        return prepare_from_file(&blob_bytes(blob).await?, opts)
-            .map_err(|e| (e, JsValue::UNDEFINED));
-    }
-    let known =
-        mime == Some(ImageKind::Jpeg.mime_type()) || mime == Some(ImageKind::Png.mime_type());
-    // The header's size is checked before the browser sees the file: a 30000×30000 PNG is
-    // TOO_MANY_PIXELS, not whatever the browser's decoder makes of it.
-    if let Some((w, h)) = dukcapil_selfie::declared_size(&head) {
-        if u64::from(w) * u64::from(h) > opts.max_pixels {
-            return fail(SelfieError::TooManyPixels);
-        }
-    }
-    if let Some(scan_start) = dukcapil_selfie::jpeg_scan_start(&head) {
-        if !jpeg_has_end(blob, scan_start).await? {
-            return fail(SelfieError::Truncated);
-        }
-    }
-    browser_decode(blob, known, opts).await
+/// What a source turned into.
+enum Decoded {
+    /// A PDF, passed through.
+    Pdf(PreparedSelfie),
+    /// The caller's own `ImageData`: read at once, before anything else runs, since the
+    /// caller may reuse its buffer.
+    Given(ImageData),
+    /// Pixels the browser drew for us (a decoded file, a video frame, a canvas): decoding
+    /// and drawing took a task of their own, so the work on them starts another.
+    Drawn(ImageData),
 }
 
-async fn prepare(source: JsValue, options: JsValue) -> Res<PreparedSelfie> {
-    let opts = read_options(&options)?;
-    if let Some(img) = source.dyn_ref::<ImageData>() {
-        return from_image_data(img, &opts);
-    }
-    if let Some(v) = source.dyn_ref::<HtmlVideoElement>() {
+/// An image file, as a Blob. Only its head is read (and a JPEG's end marker looked for);
+/// the browser decodes it. A PDF is read whole.
+async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> Res<Decoded> {
+    watch.lap("inspect");
+    let len = blob.size() as u64;
+    let mut head = blob_range(blob, 0, HEAD_BYTES.min(len)).await?;
+    let plan = loop {
+        match inspect(&head, len, opts)? {
+            FilePlan::ReadMore(n) if n <= MAX_HEAD_BYTES => head = blob_range(blob, 0, n).await?,
+            FilePlan::ReadMore(_) => return Err(SelfieError::Corrupt.into()),
+            plan => break plan,
+        }
+    };
+    let facts = match plan {
+        FilePlan::Pdf => {
+            let bytes = blob_bytes(blob).await?;
+            return Ok(Decoded::Pdf(prepare_from_file(&bytes, opts)?));
+        }
+        FilePlan::Jpeg {
+            width,
+            height,
+            orientation,
+            scan_start,
+        } => {
+            let mut end = EndMarkerSearch::new(scan_start, len);
+            while let Some(r) = end.next_read() {
+                end.feed(&blob_range(blob, r.start, r.end).await?);
+            }
+            if !end.found() {
+                return Err(SelfieError::Truncated.into());
+            }
+            FileFacts {
+                mime: "image/jpeg",
+                known: true,
+                jpeg: Some((width, height, orientation)),
+            }
+        }
+        FilePlan::Png { .. } => FileFacts {
+            mime: "image/png",
+            known: true,
+            jpeg: None,
+        },
+        FilePlan::BrowserOnly(mime) => FileFacts {
+            mime,
+            known: false,
+            jpeg: None,
+        },
+        FilePlan::ReadMore(_) => return Err(SelfieError::Corrupt.into()),
+    };
+    watch.lap("decode");
+    Ok(Decoded::Drawn(browser_decode(blob, &facts, opts).await?))
+}
+
+/// Pixels, or a PDF, from any source `prepareSelfie` takes.
+async fn decode(source: &JsValue, opts: &SelfieOptions, watch: &mut Stopwatch) -> Res<Decoded> {
+    let pixels = if let Some(img) = source.dyn_ref::<ImageData>() {
+        return Ok(Decoded::Given(img.clone()));
+    } else if let Some(v) = source.dyn_ref::<HtmlVideoElement>() {
         // HAVE_CURRENT_DATA (2): a frame can be drawn.
         if v.ready_state() < 2 {
-            return fail(SelfieError::NoFrame);
+            return Err(SelfieError::NoFrame.into());
         }
-        return from_drawable(&source, v.video_width(), v.video_height(), &opts);
-    }
-    if let Some(c) = source.dyn_ref::<HtmlCanvasElement>() {
-        return from_drawable(&source, c.width(), c.height(), &opts);
-    }
-    if let Some(c) = source.dyn_ref::<OffscreenCanvas>() {
-        return from_drawable(&source, c.width(), c.height(), &opts);
-    }
-    if let Some(b) = source.dyn_ref::<ImageBitmap>() {
-        return from_drawable(&source, b.width(), b.height(), &opts);
-    }
-    if let Some(img) = source.dyn_ref::<HtmlImageElement>() {
+        grab(source, v.video_width(), v.video_height(), opts)?
+    } else if let Some(c) = source.dyn_ref::<HtmlCanvasElement>() {
+        grab(source, c.width(), c.height(), opts)?
+    } else if let Some(c) = source.dyn_ref::<OffscreenCanvas>() {
+        grab(source, c.width(), c.height(), opts)?
+    } else if let Some(b) = source.dyn_ref::<ImageBitmap>() {
+        grab(source, b.width(), b.height(), opts)?
+    } else if let Some(img) = source.dyn_ref::<HtmlImageElement>() {
         if !img.complete() {
-            return fail(SelfieError::NoFrame);
+            return Err(SelfieError::NoFrame.into());
         }
-        return from_drawable(&source, img.natural_width(), img.natural_height(), &opts);
+        grab(source, img.natural_width(), img.natural_height(), opts)?
+    } else if let Some(blob) = source.dyn_ref::<Blob>() {
+        return from_file(blob, opts, watch).await;
+    } else if let Some(buf) = source.dyn_ref::<ArrayBuffer>() {
+        return from_file(&bytes_blob(&Uint8Array::new(buf))?, opts, watch).await;
+    } else if let Some(arr) = source.dyn_ref::<Uint8Array>() {
+        return from_file(&bytes_blob(arr)?, opts, watch).await;
+    } else {
+        return Err(SelfieError::SourceType.into());
+    };
+    Ok(Decoded::Drawn(pixels))
+}
+
+/// How many faces the browser's `FaceDetector` (Shape Detection API) finds, or `None` where
+/// there is none or it fails: the detector is a help, never a requirement.
+async fn count_faces(pixels: &ImageData) -> Option<u32> {
+    let ctor: Function = Reflect::get(&js_sys::global(), &"FaceDetector".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let settings = Object::new();
+    // Two are enough to tell one face from several.
+    js::set(&settings, "maxDetectedFaces", 2);
+    js::set(&settings, "fastMode", true);
+    let detector = Reflect::construct(&ctor, &Array::of1(&settings)).ok()?;
+    let detect: Function = Reflect::get(&detector, &"detect".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let found = detect.call1(&detector, pixels).ok()?;
+    let faces = JsFuture::from(found.dyn_into::<Promise>().ok()?)
+        .await
+        .ok()?;
+    faces.dyn_ref::<Array>().map(|a| a.length())
+}
+
+/// The gate and the encoder, on pixels. `fresh_task`: start with a task of our own.
+async fn gate_and_encode(
+    pixels: &ImageData,
+    fresh_task: bool,
+    opts: &SelfieOptions,
+    watch: &mut Stopwatch,
+) -> Res<PreparedSelfie> {
+    if fresh_task {
+        watch.lap("yield");
+        yield_to_event_loop().await;
     }
-    if let Some(blob) = source.dyn_ref::<Blob>() {
-        return from_file(blob, &opts).await;
+    watch.lap("copy");
+    let rgba = pixels.data();
+    let mut selfie = Selfie::from_rgba(pixels.width(), pixels.height(), &rgba, opts, watch)?;
+    drop(rgba);
+    let refused = |error: SelfieError, selfie: &Selfie| Failure {
+        error,
+        cause: JsValue::UNDEFINED,
+        metrics: Some(*selfie.metrics()),
+    };
+    selfie.check().map_err(|e| refused(e, &selfie))?;
+    if selfie.wants_faces() {
+        watch.lap("faces");
+        if let Some(n) = count_faces(pixels).await {
+            selfie.check_faces(n).map_err(|e| refused(e, &selfie))?;
+        }
     }
-    if let Some(buf) = source.dyn_ref::<ArrayBuffer>() {
-        return from_file(&bytes_blob(&Uint8Array::new(buf))?, &opts).await;
-    }
-    if let Some(arr) = source.dyn_ref::<Uint8Array>() {
-        return from_file(&bytes_blob(arr)?, &opts).await;
-    }
-    fail(SelfieError::SourceType)
+    watch.lap("yield");
+    yield_to_event_loop().await;
+    Ok(selfie.encode(watch)?)
+}
+
+async fn prepare(source: JsValue, options: JsValue) -> Res<JsValue> {
+    let opts = read_options(&options)?;
+    let mut watch = Stopwatch::start();
+    watch.lap("decode");
+    let out = match decode(&source, &opts, &mut watch).await? {
+        Decoded::Pdf(pdf) => pdf,
+        Decoded::Given(pixels) => gate_and_encode(&pixels, false, &opts, &mut watch).await?,
+        Decoded::Drawn(pixels) => gate_and_encode(&pixels, true, &opts, &mut watch).await?,
+    };
+    watch.lap("base64");
+    let result = prepared_to_js(&out);
+    watch.stop(&result);
+    Ok(result)
+}
+
+fn metrics_to_js(m: &QualityMetrics) -> JsValue {
+    let o = Object::new();
+    // Rounded: these are guidance, and f32 → f64 would show 0.5 as 0.5000000xx.
+    let round = |v: f32, scale: f64| (f64::from(v) * scale).round() / scale;
+    js::set(&o, "brightness", round(m.brightness, 10.0));
+    js::set(&o, "darkClipped", round(m.dark_clipped, 1000.0));
+    js::set(&o, "brightClipped", round(m.bright_clipped, 1000.0));
+    js::set(&o, "sharpness", round(m.sharpness, 1000.0));
+    js::set(&o, "faces", m.faces.map_or(JsValue::NULL, JsValue::from));
+    o.into()
 }
 
 fn prepared_to_js(p: &PreparedSelfie) -> JsValue {
@@ -367,6 +650,11 @@ fn prepared_to_js(p: &PreparedSelfie) -> JsValue {
         (f64::from(p.quality) * 100.0).round() / 100.0,
     );
     js::set(&o, "mimeType", p.mime_type);
+    js::set(
+        &o,
+        "metrics",
+        p.metrics.as_ref().map_or(JsValue::NULL, metrics_to_js),
+    );
     o.into()
 }
 
@@ -376,8 +664,5 @@ pub async fn prepare_selfie(
     #[wasm_bindgen(unchecked_param_type = "SelfieSource")] source: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PrepareSelfieOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    match prepare(source, options).await {
-        Ok(p) => Ok(prepared_to_js(&p)),
-        Err((e, cause)) => Err(to_js(e, &cause)),
-    }
+    prepare(source, options).await.map_err(Failure::into_js)
 }

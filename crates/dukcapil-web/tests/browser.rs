@@ -9,7 +9,7 @@ use dukcapil_web::{
     check_verify_request, is_valid_nik, parse_nik, prepare_selfie, read_verify_response,
 };
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use wasm_bindgen::{Clamped, JsCast, JsValue};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{
@@ -84,7 +84,7 @@ fn pattern(w: u32, h: u32) -> Vec<u8> {
     for y in 0..h {
         for x in 0..w {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let n = (seed >> 24) as u8 / 8;
+            let n = (seed >> 24) as u8 / 4;
             v.extend_from_slice(&[
                 (x * 255 / w) as u8 ^ n,
                 (y * 255 / h) as u8,
@@ -96,8 +96,15 @@ fn pattern(w: u32, h: u32) -> Vec<u8> {
     v
 }
 
+/// An `ImageData` holding its own copy of `rgba`. (`new ImageData(array)` keeps the array it
+/// is given, and a view into wasm memory would change under it once the Vec is freed.)
+fn own_image_data(rgba: &[u8], w: u32, h: u32) -> ImageData {
+    let copy = js_sys::Uint8ClampedArray::from(rgba);
+    ImageData::new_with_js_u8_clamped_array_and_sh(&copy, w, h).unwrap()
+}
+
 fn image_data(w: u32, h: u32) -> ImageData {
-    ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pattern(w, h)), w, h).unwrap()
+    own_image_data(&pattern(w, h), w, h)
 }
 
 fn canvas(w: u32, h: u32) -> HtmlCanvasElement {
@@ -166,6 +173,131 @@ async fn image_data_is_resized_to_1280() {
         .unwrap();
     assert_jpeg(&out, 1280.0, 720.0, 2_000_000.0);
     assert_eq!(num(&out, "quality"), 0.85);
+    // The gate's measures come with every result.
+    let m = get(&out, "metrics");
+    let brightness = num(&m, "brightness");
+    assert!((60.0..200.0).contains(&brightness), "{brightness}");
+    for key in ["darkClipped", "brightClipped", "sharpness"] {
+        assert!((0.0..=1.0).contains(&num(&m, key)), "{key}");
+    }
+    assert!(num(&m, "sharpness") > 0.55);
+    // Headless Chromium has no FaceDetector.
+    assert!(get(&m, "faces").is_null());
+}
+
+/// A frame from `pattern`, with every colour sample passed through `f`.
+fn image_data_with(w: u32, h: u32, f: impl Fn(u8) -> u8) -> ImageData {
+    let px: Vec<u8> = pattern(w, h)
+        .chunks_exact(4)
+        .flat_map(|p| [f(p[0]), f(p[1]), f(p[2]), 255])
+        .collect();
+    own_image_data(&px, w, h)
+}
+
+/// A smooth gradient, which has no detail at all: what a lens out of focus gives.
+fn smooth(w: u32, h: u32) -> ImageData {
+    let px: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            [(x * 200 / w + 30) as u8, (y * 200 / h + 30) as u8, 120, 255]
+        })
+        .collect();
+    own_image_data(&px, w, h)
+}
+
+#[wasm_bindgen_test]
+async fn the_gate_refuses_dark_bright_and_blurred_photos_with_its_measures() {
+    let cases: [(ImageData, &str); 3] = [
+        (image_data_with(800, 600, |c| c / 8), "SELFIE_TOO_DARK"),
+        (
+            image_data_with(800, 600, |c| 230 + c / 10),
+            "SELFIE_TOO_BRIGHT",
+        ),
+        (smooth(800, 600), "SELFIE_BLURRY"),
+    ];
+    for (frame, code) in cases {
+        let err = prepare(frame.clone(), JsValue::UNDEFINED)
+            .await
+            .unwrap_err();
+        assert_error(&err, "SelfieError", code);
+        let m = get(&err, "metrics");
+        assert!(num(&m, "brightness") >= 0.0, "{code}: metrics on the error");
+        // Off, the same frame goes through, measured all the same.
+        let out = prepare(frame.clone(), opts(&[("checks", JsValue::FALSE)]))
+            .await
+            .unwrap();
+        assert_jpeg(&out, 800.0, 600.0, 2_000_000.0);
+        assert_eq!(
+            num(&get(&out, "metrics"), "brightness"),
+            num(&m, "brightness")
+        );
+    }
+    // A threshold moved: the blurred frame passes, a sharp one is held to a stricter bar.
+    let lax = opts(&[("checks", opts(&[("minSharpness", 0.0.into())]))]);
+    assert!(prepare(smooth(800, 600), lax).await.is_ok());
+    let strict = opts(&[("checks", opts(&[("minSharpness", 0.999.into())]))]);
+    let err = prepare(image_data(800, 600), strict).await.unwrap_err();
+    assert_error(&err, "SelfieError", "SELFIE_BLURRY");
+    // Other errors carry no measures.
+    let err = prepare(JsValue::NULL, JsValue::UNDEFINED)
+        .await
+        .unwrap_err();
+    assert!(get(&err, "metrics").is_null());
+}
+
+/// Installs a `FaceDetector` that finds `faces` faces (or throws, for -1), runs `body`, and
+/// removes it again.
+async fn with_face_detector(faces: i32, options: JsValue) -> Result<JsValue, JsValue> {
+    let install = js_sys::Function::new_with_args(
+        "n",
+        "globalThis.__detections = 0;
+         globalThis.FaceDetector = class {
+           constructor(o) { this.o = o; }
+           async detect(img) {
+             globalThis.__detections += 1;
+             if (!(img instanceof ImageData)) throw new TypeError('not ImageData');
+             if (n < 0) throw new DOMException('no backend', 'NotSupportedError');
+             return Array.from({ length: n }, () => ({ boundingBox: {} }));
+           }
+         };",
+    );
+    install.call1(&JsValue::NULL, &faces.into()).unwrap();
+    let out = prepare(image_data(640, 480), options).await;
+    Reflect::delete_property(&js_sys::global(), &"FaceDetector".into()).unwrap();
+    out
+}
+
+fn detections() -> f64 {
+    get(js_sys::global().as_ref(), "__detections")
+        .as_f64()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_face_detector_is_asked_where_there_is_one() {
+    let out = with_face_detector(1, JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(num(&get(&out, "metrics"), "faces"), 1.0);
+    assert_eq!(detections(), 1.0);
+    for (faces, code) in [(0, "SELFIE_NO_FACE"), (2, "SELFIE_MULTIPLE_FACES")] {
+        let err = with_face_detector(faces, JsValue::UNDEFINED)
+            .await
+            .unwrap_err();
+        assert_error(&err, "SelfieError", code);
+        assert_eq!(num(&get(&err, "metrics"), "faces"), f64::from(faces));
+    }
+    // A detector that fails is no detector: never required.
+    let out = with_face_detector(-1, JsValue::UNDEFINED).await.unwrap();
+    assert!(get(&get(&out, "metrics"), "faces").is_null());
+    // Switched off, it is not even asked.
+    let off = opts(&[("checks", opts(&[("faces", JsValue::FALSE)]))]);
+    let out = with_face_detector(0, off).await.unwrap();
+    assert!(get(&get(&out, "metrics"), "faces").is_null());
+    assert_eq!(detections(), 0.0);
+    let out = with_face_detector(0, opts(&[("checks", JsValue::FALSE)]))
+        .await
+        .unwrap();
+    assert_eq!(detections(), 0.0);
+    assert!(get(&get(&out, "metrics"), "faces").is_null());
 }
 
 #[wasm_bindgen_test]
@@ -229,13 +361,38 @@ async fn formats_only_the_browser_decodes() {
 #[wasm_bindgen_test]
 async fn exif_orientation_is_applied() {
     let jpeg = bytes_of(&encoded(400, 200, "image/jpeg").await).await;
-    for (orientation, w, h) in [(1, 400.0, 200.0), (6, 200.0, 400.0), (8, 200.0, 400.0)] {
+    let cases = [(1, 400.0, 200.0), (6, 200.0, 400.0), (8, 200.0, 400.0)];
+    for (orientation, w, h) in cases {
         let rotated = with_orientation(&jpeg, orientation);
         let out = prepare(blob_of(&rotated), JsValue::UNDEFINED)
             .await
             .unwrap();
         assert_jpeg(&out, w, h, 2_000_000.0);
     }
+    // The same through `<img>`, the path of browsers without ImageDecoder.
+    let global = js_sys::global();
+    let saved = get(global.as_ref(), "ImageDecoder");
+    assert!(!saved.is_undefined(), "Chromium has ImageDecoder");
+    Reflect::delete_property(&global, &"ImageDecoder".into()).unwrap();
+    for (orientation, w, h) in cases {
+        let rotated = with_orientation(&jpeg, orientation);
+        let out = prepare(blob_of(&rotated), JsValue::UNDEFINED).await;
+        assert_jpeg(&out.unwrap(), w, h, 2_000_000.0);
+    }
+    Reflect::set(global.as_ref(), &"ImageDecoder".into(), &saved).unwrap();
+}
+
+/// A 12 MP photo (the committed fixture) is decoded at a reduced scale and resized to 1280:
+/// the result has the exact aspect of the declared size.
+#[wasm_bindgen_test]
+async fn a_phone_photo_through_image_decoder() {
+    let photo: &[u8] = include_bytes!("../../../tests/fixtures/photo_12mp.jpg");
+    let out = prepare(Uint8Array::from(photo), JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    assert_jpeg(&out, 1280.0, 960.0, 2_000_000.0);
+    let m = get(&out, "metrics");
+    assert!(num(&m, "sharpness") > 0.55 && num(&m, "brightness") > 52.0);
 }
 
 #[wasm_bindgen_test]
@@ -262,6 +419,18 @@ async fn pdf_is_passed_through() {
     assert_error(&err, "SelfieError", "SELFIE_PDF_TOO_LARGE");
 }
 
+/// A JPEG whose headers are whole and whose entropy-coded data is noise, with an end marker.
+fn corrupt_jpeg() -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    // SOF0 64×64, 3 components, no tables at all (DQT/DHT missing).
+    j.extend_from_slice(&[0xFF, 0xC0, 0, 17, 8, 0, 64, 0, 64, 3]);
+    j.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    j.extend_from_slice(&[0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]);
+    j.extend((0..500u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x7F));
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
+}
+
 #[wasm_bindgen_test]
 async fn selfie_errors_are_typed() {
     let doc = web_sys::window().unwrap().document().unwrap();
@@ -272,8 +441,15 @@ async fn selfie_errors_are_typed() {
             JsValue::UNDEFINED,
             "SELFIE_UNSUPPORTED_FORMAT",
         ),
+        // Cut inside its first header segment.
         (
             Uint8Array::from(&[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5][..]).into(),
+            JsValue::UNDEFINED,
+            "SELFIE_TRUNCATED",
+        ),
+        // Complete headers, then garbage: the browser's decoder refuses it.
+        (
+            Uint8Array::from(&corrupt_jpeg()[..]).into(),
             JsValue::UNDEFINED,
             "SELFIE_CORRUPT",
         ),
@@ -306,6 +482,29 @@ async fn selfie_errors_are_typed() {
         (
             image_data(10, 10).into(),
             JsValue::from_str("fast"),
+            "SELFIE_INVALID_OPTIONS",
+        ),
+        (
+            image_data(10, 10).into(),
+            opts(&[("checks", "yes".into())]),
+            "SELFIE_INVALID_OPTIONS",
+        ),
+        (
+            image_data(10, 10).into(),
+            opts(&[("checks", opts(&[("minSharpness", 2.into())]))]),
+            "SELFIE_INVALID_OPTIONS",
+        ),
+        (
+            image_data(10, 10).into(),
+            opts(&[("checks", opts(&[("faces", 1.into())]))]),
+            "SELFIE_INVALID_OPTIONS",
+        ),
+        (
+            image_data(10, 10).into(),
+            opts(&[(
+                "checks",
+                opts(&[("minBrightness", 200.into()), ("maxBrightness", 100.into())]),
+            )]),
             "SELFIE_INVALID_OPTIONS",
         ),
         (

@@ -47,6 +47,28 @@ export type SelfieSource =
   | ArrayBuffer
   | Uint8Array;
 
+/**
+ * Thresholds of the selfie quality gate; each one left out keeps its calibrated default.
+ * Brightness and clipping are read from the centre 60 % × 60 % of the photo.
+ */
+export interface SelfieChecks {
+  /** `SELFIE_TOO_DARK` below this mean luma of the centre, 0–255 (default 60). */
+  minBrightness?: number;
+  /** `SELFIE_TOO_DARK` above this share of nearly black centre pixels, 0–1 (default 0.5). */
+  maxDarkClipped?: number;
+  /** `SELFIE_TOO_BRIGHT` above this mean luma of the centre, 0–255 (default 210). */
+  maxBrightness?: number;
+  /** `SELFIE_TOO_BRIGHT` above this share of nearly white centre pixels, 0–1 (default 0.35). */
+  maxBrightClipped?: number;
+  /** `SELFIE_BLURRY` below this sharpness, 0–1 (default 0.5). */
+  minSharpness?: number;
+  /**
+   * Where the browser has the Shape Detection API's `FaceDetector`, refuse photos with no face
+   * (`SELFIE_NO_FACE`) or several (`SELFIE_MULTIPLE_FACES`). Never required (default true).
+   */
+  faces?: boolean;
+}
+
 export interface PrepareSelfieOptions {
   /** Longest side of the output, 64–8192 (default 1280). Never upscales. */
   maxDimension?: number;
@@ -56,6 +78,22 @@ export interface PrepareSelfieOptions {
   quality?: number;
   /** Largest accepted width × height of the input (default 50,000,000). */
   maxPixels?: number;
+  /** The quality gate: on by default; `false` turns it off; an object sets thresholds. */
+  checks?: boolean | SelfieChecks;
+}
+
+/** What the quality gate measured: enough for a form to show live guidance. */
+export interface SelfieMetrics {
+  /** Mean luma of the photo's centre, 0 (black) to 255 (white). */
+  brightness: number;
+  /** Share of nearly black centre pixels, 0–1. */
+  darkClipped: number;
+  /** Share of nearly white centre pixels, 0–1. */
+  brightClipped: number;
+  /** 0 (blurred) to 1 (sharp). */
+  sharpness: number;
+  /** Faces the browser's `FaceDetector` found; `null` where there is none (or the check is off). */
+  faces: number | null;
 }
 
 export interface PreparedSelfie {
@@ -68,6 +106,8 @@ export interface PreparedSelfie {
   /** JPEG quality used, in (0, 1]; 0 for a passed-through PDF. */
   quality: number;
   mimeType: 'image/jpeg' | 'application/pdf';
+  /** The quality gate's measures (also with `checks: false`); `null` for a PDF. */
+  metrics: SelfieMetrics | null;
 }
 
 /** Rejects with a `SelfieError`. */
@@ -130,7 +170,12 @@ export type SelfieErrorCode =
   | 'SELFIE_INVALID_FRAME'
   | 'SELFIE_INTERNAL'
   | 'SELFIE_NO_FRAME'
-  | 'SELFIE_SOURCE_TYPE';
+  | 'SELFIE_SOURCE_TYPE'
+  | 'SELFIE_TOO_DARK'
+  | 'SELFIE_TOO_BRIGHT'
+  | 'SELFIE_BLURRY'
+  | 'SELFIE_NO_FACE'
+  | 'SELFIE_MULTIPLE_FACES';
 
 /** Codes of the core catalogue that `verify` can reject with. */
 export type FaceMatchErrorCode =
@@ -174,6 +219,8 @@ export class SelfieError extends Error {
   readonly name: 'SelfieError';
   readonly code: SelfieErrorCode;
   readonly messageId: string;
+  /** The gate's measures, for the codes of the quality gate (`SELFIE_TOO_DARK` …); else `null`. */
+  readonly metrics: SelfieMetrics | null;
 }
 
 export class FaceMatchError extends Error {

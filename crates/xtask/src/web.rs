@@ -160,8 +160,35 @@ fn snippet_errors(pkg: &Path) -> Result<PathBuf> {
 
 /// Builds `crates/dukcapil-web/pkg`, the npm package.
 pub fn build(root: &Path, tools: &Tools) -> Result<()> {
+    build_variant(root, tools, None, &pkg_dir(root))?;
+    let size = module_size(root, tools)?;
+    let kb = |b: u64| b as f64 / 1024.0;
+    println!(
+        "  size, gzip -9: wasm {:.1} KB + JS {:.1} KB ({:.1} KB as shipped) = {:.1} KB (budget {} KB)",
+        kb(size.wasm_gz),
+        kb(size.js_min_gz),
+        kb(size.js_gz),
+        kb(size.total()),
+        SIZE_BUDGET_GZ / 1024
+    );
+    Ok(())
+}
+
+/// The package built with the `stage-timing` feature, for the benchmark only.
+fn stages_pkg_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("pkg-stages")
+}
+
+/// Builds the package into `pkg`, with a cargo `feature` of dukcapil-web if given (only the
+/// published build, without one, updates the raw declarations kept for the drift check).
+fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) -> Result<()> {
     let env = cargo_env(root, tools)?;
-    util::step("dukcapil-web: cargo build --release (wasm32 + simd128)");
+    util::step(&format!(
+        "dukcapil-web: cargo build --release (wasm32 + simd128{})",
+        feature
+            .map(|f| format!(", feature {f}"))
+            .unwrap_or_default()
+    ));
     let mut args: Vec<String> = [
         "build",
         "--release",
@@ -179,14 +206,16 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
         args.push("--config".into());
         args.push(format!("profile.release.package.{krate}.opt-level=3"));
     }
+    if let Some(f) = feature {
+        args.extend(["--features".into(), f.into()]);
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_env(root, &util::cargo(), &args, &env)?;
     let wasm = target_dir(root)
         .join(WASM_TARGET)
         .join("release/dukcapil_web.wasm");
-    let pkg = pkg_dir(root);
     if pkg.exists() {
-        std::fs::remove_dir_all(&pkg)?;
+        std::fs::remove_dir_all(pkg)?;
     }
     util::step("dukcapil-web: wasm-bindgen --target web");
     let bindgen = bindgen_dir(tools)?.join("wasm-bindgen");
@@ -224,9 +253,9 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     }
     // One module instance for the error classes: the glue imports the snippet, so the
     // package entry re-exports that same file.
-    let snippet = snippet_errors(&pkg)?;
+    let snippet = snippet_errors(pkg)?;
     let rel = snippet
-        .strip_prefix(&pkg)
+        .strip_prefix(pkg)
         .unwrap_or(&snippet)
         .to_string_lossy()
         .replace('\\', "/");
@@ -238,26 +267,17 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
     // The raw glue's declarations are internal (index.d.ts is the API). Their exported
     // functions are kept aside for the drift check; the ABI part names closures by hash.
-    let raw = std::fs::read_to_string(pkg.join("dukcapil_web.d.ts"))?;
-    let api = raw
-        .split("export type InitInput")
-        .next()
-        .unwrap_or(&raw)
-        .trim_end();
-    std::fs::write(raw_api_built(root), format!("{api}\n"))?;
+    if feature.is_none() {
+        let raw = std::fs::read_to_string(pkg.join("dukcapil_web.d.ts"))?;
+        let api = raw
+            .split("export type InitInput")
+            .next()
+            .unwrap_or(&raw)
+            .trim_end();
+        std::fs::write(raw_api_built(root), format!("{api}\n"))?;
+    }
     std::fs::remove_file(pkg.join("dukcapil_web.d.ts"))?;
     std::fs::remove_file(pkg.join("dukcapil_web_bg.wasm.d.ts"))?;
-
-    let size = module_size(root, tools)?;
-    let kb = |b: u64| b as f64 / 1024.0;
-    println!(
-        "  size, gzip -9: wasm {:.1} KB + JS {:.1} KB ({:.1} KB as shipped) = {:.1} KB (budget {} KB)",
-        kb(size.wasm_gz),
-        kb(size.js_min_gz),
-        kb(size.js_gz),
-        kb(size.total()),
-        SIZE_BUDGET_GZ / 1024
-    );
     Ok(())
 }
 
@@ -360,6 +380,20 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         ),
     )?;
     let mut env = cargo_env(root, tools)?;
+    util::step("dukcapil-selfie: its simd128 kernels against the portable ones (wasm, Node)");
+    run_env(
+        root,
+        &util::cargo(),
+        &[
+            "test",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            "dukcapil-selfie",
+            "--lib",
+        ],
+        &env,
+    )?;
     env.push(("CHROMEDRIVER", tools.chromedriver.clone().into()));
     env.push(("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver.into()));
     run_env(
@@ -379,10 +413,17 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
 }
 
 /// Builds, then times our module against the native canvas pipeline and two npm libraries
-/// in one headless Chromium. Prints a table; asserts nothing.
+/// in one headless Chromium, and where our time goes (a second build with per-stage
+/// timings). Prints tables; asserts nothing.
 pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
     build(root, tools)?;
+    let stages = stages_pkg_dir(root);
+    build_variant(root, tools, Some("stage-timing"), &stages)?;
     util::step("dukcapil-web: benchmark (headless Chromium)");
     let chromium: &OsStr = tools.chromium.as_os_str();
-    node(root, &["tests/web/bench.mjs"], &[("CHROMIUM", chromium)])
+    node(
+        root,
+        &["tests/web/bench.mjs"],
+        &[("CHROMIUM", chromium), ("PKG_STAGES", stages.as_os_str())],
+    )
 }

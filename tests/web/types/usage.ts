@@ -11,6 +11,8 @@ import {
   SelfieError,
   type NikInfo,
   type PreparedSelfie,
+  type SelfieMetrics,
+  type SelfieChecks,
   type VerifyResult,
   type FaceMatchErrorCode,
 } from 'dukcapil-facematch';
@@ -46,6 +48,30 @@ export async function onboarding(video: HTMLVideoElement, nikInput: string): Pro
     throw e;
   }
 }
+
+/** Live guidance from the gate's measures, on success and on refusal alike. */
+export async function guidance(video: HTMLVideoElement): Promise<string> {
+  const strict: SelfieChecks = { minSharpness: 0.6, faces: false };
+  try {
+    const r = await prepareSelfie(video, { checks: strict });
+    const m: SelfieMetrics | null = r.metrics;
+    return m === null ? 'pdf' : `${m.brightness} ${m.sharpness} ${m.faces ?? 'no detector'}`;
+  } catch (e) {
+    if (e instanceof SelfieError && e.metrics !== null) {
+      const dark: boolean = e.code === 'SELFIE_TOO_DARK';
+      return `${dark} ${e.metrics.darkClipped} ${e.metrics.brightClipped}`;
+    }
+    throw e;
+  }
+}
+
+export async function ungated(canvas: HTMLCanvasElement): Promise<number> {
+  const r = await prepareSelfie(canvas, { checks: false });
+  return r.bytes;
+}
+
+// @ts-expect-error: thresholds are numbers.
+prepareSelfie(new Blob(), { checks: { minBrightness: 'dim' } });
 
 export async function fromFile(file: File, bytes: Uint8Array, buf: ArrayBuffer): Promise<number> {
   const a = await prepareSelfie(file);

@@ -1,0 +1,302 @@
+//! Fitting and encoding: RGBA → YCbCr planes → resized to fit → measured and checked →
+//! JPEG, lowering the quality and then the size until the file fits `max_bytes`.
+
+use crate::jpeg::Coefficients;
+use crate::planes::Ycc420;
+use crate::quality::{measure, QualityMetrics};
+use crate::{PreparedSelfie, SelfieError, SelfieOptions, MIN_MAX_DIMENSION};
+use dukcapil_core::image::ImageKind;
+
+/// The lowest JPEG quality (1–100) the size search goes down to before downscaling.
+pub const FLOOR_QUALITY: u8 = 40;
+/// How many times the size search may shrink the image before giving up.
+const MAX_SHRINK_STEPS: u32 = 8;
+
+/// A stage of the pipeline, reported to a [`Probe`] as it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// RGBA to YCbCr planes (with 4:2:0 chroma averaging), at the source size.
+    Convert,
+    /// Resizing the planes.
+    Resize,
+    /// The quality gate's measures.
+    Measure,
+    /// The forward DCT of every block (once per size).
+    Transform,
+    /// Quantization and Huffman coding at one quality (once per attempt of the size search).
+    Encode,
+    /// Finished.
+    Done,
+}
+
+/// Receives the stage boundaries, for profiling; `()` ignores them.
+pub trait Probe {
+    fn stage(&mut self, stage: Stage);
+}
+
+impl Probe for () {
+    fn stage(&mut self, _: Stage) {}
+}
+
+/// `width × height` scaled so the long side is at most `long_side`, never upscaled; the short
+/// side is rounded and at least 1. The output size of [`prepare_from_rgba`](crate::prepare_from_rgba)
+/// and [`prepare_from_file`](crate::prepare_from_file) for `long_side` =
+/// [`SelfieOptions::max_dimension`].
+///
+/// ```
+/// use dukcapil_selfie::fit_within;
+/// assert_eq!(fit_within(4032, 3024, 1280), (1280, 960));
+/// assert_eq!(fit_within(640, 480, 1280), (640, 480));
+/// ```
+pub fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
+    let long = width.max(height);
+    if long <= long_side {
+        return (width, height);
+    }
+    let scale = |side: u32| {
+        let v = (u64::from(side) * u64::from(long_side) + u64::from(long) / 2) / u64::from(long);
+        (v as u32).max(1)
+    };
+    (scale(width), scale(height))
+}
+
+/// A selfie converted, resized and measured, ready for the gate's verdicts and the encoder.
+///
+/// [`prepare_from_rgba`](crate::prepare_from_rgba) is `Selfie::from_rgba`, then
+/// [`check`](Selfie::check), then [`encode`](Selfie::encode). A host with a face detector
+/// asks it before encoding and reports the count to [`check_faces`](Selfie::check_faces);
+/// the metrics stay readable when a check fails, for live guidance.
+pub struct Selfie {
+    /// The planes at the source size, kept in case the size search must shrink.
+    source: Ycc420,
+    /// The planes at the output size, when that differs from the source's.
+    resized: Option<Ycc420>,
+    /// The size the source stands for (larger, when a decoder already scaled it down).
+    full: (u32, u32),
+    metrics: QualityMetrics,
+    opts: SelfieOptions,
+}
+
+impl Selfie {
+    /// Converts and resizes an opaque or transparent RGBA8 frame (`rgba.len() == width *
+    /// height * 4`, row-major, no padding; transparency is composited on white), and
+    /// measures it.
+    pub fn from_rgba(
+        width: u32,
+        height: u32,
+        rgba: &[u8],
+        opts: &SelfieOptions,
+        probe: &mut dyn Probe,
+    ) -> Result<Selfie, SelfieError> {
+        opts.validate()?;
+        if width == 0 || height == 0 {
+            return Err(SelfieError::InvalidFrame);
+        }
+        opts.limits.check_dimensions(width, height)?;
+        let pixels = u64::from(width) * u64::from(height);
+        if Some(rgba.len() as u64) != pixels.checked_mul(4) {
+            return Err(SelfieError::InvalidFrame);
+        }
+        Selfie::from_scaled(width, height, rgba, (width, height), opts, probe)
+    }
+
+    /// Like `from_rgba`, for pixels a decoder already scaled down from `full` (whose numbers
+    /// give the output's exact aspect ratio).
+    pub(crate) fn from_scaled(
+        width: u32,
+        height: u32,
+        rgba: &[u8],
+        full: (u32, u32),
+        opts: &SelfieOptions,
+        probe: &mut dyn Probe,
+    ) -> Result<Selfie, SelfieError> {
+        probe.stage(Stage::Convert);
+        let source = Ycc420::from_rgba(rgba, width as usize, height as usize);
+        let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
+        let resized = ((tw, th) != (width, height)).then(|| {
+            probe.stage(Stage::Resize);
+            source.resized(tw as usize, th as usize)
+        });
+        probe.stage(Stage::Measure);
+        let metrics = measure(&resized.as_ref().unwrap_or(&source).y);
+        Ok(Selfie {
+            source,
+            resized,
+            full,
+            metrics,
+            opts: *opts,
+        })
+    }
+
+    /// What the gate measured.
+    pub fn metrics(&self) -> &QualityMetrics {
+        &self.metrics
+    }
+
+    /// The gate's verdict on exposure and sharpness (always `Ok` when the gate is off).
+    pub fn check(&self) -> Result<(), SelfieError> {
+        match &self.opts.checks {
+            Some(checks) => checks.judge(&self.metrics),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the options ask for a face detector to be consulted.
+    pub fn wants_faces(&self) -> bool {
+        self.opts.checks.is_some_and(|c| c.faces)
+    }
+
+    /// Records how many faces the host's detector found, and judges the count.
+    pub fn check_faces(&mut self, faces: u32) -> Result<(), SelfieError> {
+        self.metrics.faces = Some(faces);
+        match &self.opts.checks {
+            Some(checks) => checks.judge_faces(faces),
+            None => Ok(()),
+        }
+    }
+
+    /// Encodes at the preferred quality; if the file is above `max_bytes`, searches down to
+    /// [`FLOOR_QUALITY`], then shrinks the image (at most 8 times) until it fits.
+    pub fn encode(self, probe: &mut dyn Probe) -> Result<PreparedSelfie, SelfieError> {
+        let opts = &self.opts;
+        let q_max = opts.quality_percent();
+        let q_min = FLOOR_QUALITY.min(q_max);
+        let fits = |jpeg: &Vec<u8>| jpeg.len() <= opts.max_bytes;
+        let mut image = self.resized.as_ref().unwrap_or(&self.source);
+        let mut shrunk: Ycc420;
+        let mut long_side = image.width().max(image.height()) as u32;
+        // Shrinking stops here (or at the input's own size, if smaller).
+        let min_long = MIN_MAX_DIMENSION.min(long_side);
+
+        for _ in 0..=MAX_SHRINK_STEPS {
+            probe.stage(Stage::Transform);
+            let coefficients = Coefficients::new(image);
+            let (w, h) = (image.width() as u32, image.height() as u32);
+            let done = |jpeg: Vec<u8>, q: u8, probe: &mut dyn Probe| {
+                probe.stage(Stage::Done);
+                PreparedSelfie {
+                    bytes: jpeg,
+                    mime_type: ImageKind::Jpeg.mime_type(),
+                    width: w,
+                    height: h,
+                    quality: f32::from(q) / 100.0,
+                    metrics: Some(self.metrics),
+                }
+            };
+            probe.stage(Stage::Encode);
+            let first = coefficients.encode(q_max);
+            if fits(&first) {
+                return Ok(done(first, q_max, probe));
+            }
+            let mut smallest = first.len();
+            if q_min < q_max {
+                probe.stage(Stage::Encode);
+                let low = coefficients.encode(q_min);
+                if fits(&low) {
+                    // Binary search for the highest quality that fits: at most 6 more encodes.
+                    let (mut good, mut good_q, mut bad_q) = (low, q_min, q_max);
+                    while bad_q - good_q > 1 {
+                        let mid = good_q + (bad_q - good_q) / 2;
+                        probe.stage(Stage::Encode);
+                        let jpeg = coefficients.encode(mid);
+                        if fits(&jpeg) {
+                            (good, good_q) = (jpeg, mid);
+                        } else {
+                            bad_q = mid;
+                        }
+                    }
+                    return Ok(done(good, good_q, probe));
+                }
+                smallest = low.len();
+            }
+            // Bytes grow roughly with the pixel count: aim a little under, shrink 25–70% a step.
+            let ratio = opts.max_bytes as f64 / smallest as f64;
+            let factor = (ratio.sqrt() * 0.95).clamp(0.3, 0.75);
+            // One last try at the floor size before giving up.
+            let next = ((f64::from(long_side) * factor) as u32).max(min_long);
+            if next >= long_side {
+                break;
+            }
+            long_side = next;
+            let (tw, th) = fit_within(self.full.0, self.full.1, long_side);
+            probe.stage(Stage::Resize);
+            shrunk = self.source.resized(tw as usize, th as usize);
+            image = &shrunk;
+        }
+        probe.stage(Stage::Done);
+        Err(SelfieError::CannotFit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_aspect_and_never_upscales() {
+        assert_eq!(fit_within(4032, 3024, 1280), (1280, 960));
+        assert_eq!(fit_within(3024, 4032, 1280), (960, 1280));
+        assert_eq!(fit_within(1920, 1080, 1280), (1280, 720));
+        assert_eq!(fit_within(100, 50, 1280), (100, 50));
+        assert_eq!(fit_within(10_000, 1, 1280), (1280, 1));
+        assert_eq!(fit_within(65_535, 65_535, 64), (64, 64));
+    }
+
+    fn noisy(w: u32, h: u32) -> Vec<u8> {
+        (0..w * h * 4)
+            .map(|i| {
+                if i % 4 == 3 {
+                    255
+                } else {
+                    (i * 7919 % 251) as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cannot_fit_after_bounded_tries() {
+        let rgba = noisy(300, 200);
+        let unchecked = SelfieOptions {
+            checks: None,
+            ..Default::default()
+        };
+        // Below the public minimum budget (validation bypassed): not even headers fit.
+        let s = Selfie::from_rgba(300, 200, &rgba, &unchecked, &mut ()).unwrap();
+        let mut tight = s;
+        tight.opts.max_bytes = 500;
+        assert_eq!(
+            tight.encode(&mut ()).map(|o| o.bytes.len()),
+            Err(SelfieError::CannotFit)
+        );
+        // A budget reachable only by shrinking towards the 64 px floor.
+        let mut s = Selfie::from_rgba(300, 200, &rgba, &unchecked, &mut ()).unwrap();
+        s.opts.max_bytes = 4_000;
+        let out = s.encode(&mut ()).unwrap();
+        assert!(out.bytes.len() <= 4_000);
+        assert!(out.width.max(out.height) < 300 && out.width.max(out.height) >= 64);
+    }
+
+    /// Records the stages in order.
+    struct Recorder(Vec<Stage>);
+    impl Probe for Recorder {
+        fn stage(&mut self, stage: Stage) {
+            self.0.push(stage);
+        }
+    }
+
+    #[test]
+    fn stages_are_reported_in_order() {
+        let rgba = noisy(200, 100);
+        let opts = SelfieOptions {
+            max_dimension: 100,
+            checks: None,
+            ..Default::default()
+        };
+        let mut r = Recorder(Vec::new());
+        let s = Selfie::from_rgba(200, 100, &rgba, &opts, &mut r).unwrap();
+        s.encode(&mut r).unwrap();
+        use Stage::*;
+        assert_eq!(r.0, [Convert, Resize, Measure, Transform, Encode, Done]);
+    }
+}

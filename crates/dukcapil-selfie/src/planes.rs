@@ -1,0 +1,379 @@
+//! YCbCr 4:2:0 planes: what the JPEG encoder takes and what the quality checks read. The
+//! colour conversion happens once, at the source size; resizing then works on one byte per
+//! sample (luma) and a quarter of the samples (chroma), instead of four bytes per pixel.
+
+/// One 8-bit plane, padded to whole blocks by repeating its last row and column, with spare
+/// bytes at the end of each row so that kernels may read a little past the padding.
+#[derive(Clone)]
+pub(crate) struct Plane {
+    pub data: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+    pub padded_width: usize,
+    pub padded_height: usize,
+    pub stride: usize,
+}
+
+/// Bytes after `padded_width` in each row, for kernels that read whole 8- or 16-byte groups.
+pub(crate) const ROW_SLACK: usize = 32;
+
+impl Plane {
+    /// A zeroed plane whose padded size is a multiple of `block` (8 or 16).
+    pub fn padded(width: usize, height: usize, block: usize) -> Plane {
+        Plane::with_slack(width, height, block, ROW_SLACK)
+    }
+
+    /// Like `padded`, with at least `slack` spare bytes after each row's padding.
+    pub fn with_slack(width: usize, height: usize, block: usize, slack: usize) -> Plane {
+        let padded_width = width.div_ceil(block).max(1) * block;
+        let padded_height = height.div_ceil(block).max(1) * block;
+        let stride = padded_width + slack.max(ROW_SLACK);
+        Plane {
+            data: vec![0; stride * padded_height],
+            width,
+            height,
+            padded_width,
+            padded_height,
+            stride,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn new(width: usize, height: usize) -> Plane {
+        Plane::padded(width, height, 8)
+    }
+
+    #[cfg(test)]
+    pub fn row(&self, y: usize) -> &[u8] {
+        &self.data[y * self.stride..y * self.stride + self.width]
+    }
+
+    pub fn row_mut(&mut self, y: usize) -> &mut [u8] {
+        let s = self.stride;
+        &mut self.data[y * s..y * s + s]
+    }
+
+    /// Fills the padding with copies of the last column and the last row.
+    pub fn pad_edges(&mut self) {
+        let (w, pw, s) = (self.width, self.padded_width, self.stride);
+        if w == 0 || self.height == 0 {
+            return;
+        }
+        for y in 0..self.height {
+            let row = &mut self.data[y * s..y * s + pw];
+            let last = row[w - 1];
+            row[w..].fill(last);
+        }
+        let last_row = (self.height - 1) * s;
+        for y in self.height..self.padded_height {
+            self.data.copy_within(last_row..last_row + pw, y * s);
+        }
+    }
+}
+
+/// An image as JPEG stores it: full-resolution luma, chroma at half width and height.
+#[derive(Clone)]
+pub(crate) struct Ycc420 {
+    pub y: Plane,
+    pub cb: Plane,
+    pub cr: Plane,
+}
+
+impl Ycc420 {
+    /// Planes for a `width × height` image: luma padded to 16 (one MCU), chroma to 8.
+    pub fn new(width: usize, height: usize) -> Ycc420 {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        Ycc420 {
+            y: Plane::padded(width, height, 16),
+            cb: Plane::padded(cw, ch, 8),
+            cr: Plane::padded(cw, ch, 8),
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.y.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.y.height
+    }
+
+    /// Converts an RGBA8 image (`rgba.len() == width * height * 4`), compositing any
+    /// transparency on white, and averages each 2×2 block of chroma (as libjpeg's
+    /// `h2v2_downsample`, with JFIF's centred siting).
+    pub fn from_rgba(rgba: &[u8], width: usize, height: usize) -> Ycc420 {
+        let mut img = Ycc420::new(width, height);
+        let row_bytes = width * 4;
+        for cy in 0..height.div_ceil(2) {
+            let y0 = cy * 2;
+            let y1 = (y0 + 1).min(height - 1);
+            let top = &rgba[y0 * row_bytes..(y0 + 1) * row_bytes];
+            let bottom = &rgba[y1 * row_bytes..(y1 + 1) * row_bytes];
+            convert_row_pair(top, bottom, y0, y1, cy, &mut img);
+        }
+        img.pad_edges();
+        img
+    }
+
+    pub fn pad_edges(&mut self) {
+        self.y.pad_edges();
+        self.cb.pad_edges();
+        self.cr.pad_edges();
+    }
+}
+
+/// Pixels per group: 16 RGBA pixels are one 64-byte group (four 128-bit vectors).
+pub(crate) const GROUP: usize = 16;
+
+/// JFIF (full range) YCbCr in 15-bit fixed point, so that each weight fits an i16 (the SIMD
+/// kernels multiply pairs of i16): luma weights for r, g, b, and ½ for rounding; chroma
+/// weights for the sums of four pixels' r, g, b. Each chroma row sums to 0, so grey stays
+/// exactly neutral.
+pub(crate) const Y_K: [i16; 4] = [9798, 19235, 3736, 16384];
+pub(crate) const CB_K: [i16; 3] = [-5529, -10855, 16384];
+pub(crate) const CR_K: [i16; 3] = [16384, -13720, -2664];
+
+/// `c` with alpha `a` composited on white, rounded.
+#[inline]
+pub(crate) fn over_white(c: u8, a: u8) -> u8 {
+    let (c, a) = (u32::from(c), u32::from(a));
+    ((c * a + 255 * (255 - a) + 127) / 255) as u8
+}
+
+#[inline(always)]
+fn luma(r: i32, g: i32, b: i32) -> i32 {
+    let k = Y_K.map(i32::from);
+    (k[0] * r + k[1] * g + k[2] * b + k[3]) >> 15
+}
+
+/// Cb and Cr from the sums of four pixels' r, g and b.
+#[inline(always)]
+fn chroma4(r: i32, g: i32, b: i32) -> (i32, i32) {
+    let (u, v) = (CB_K.map(i32::from), CR_K.map(i32::from));
+    let offset = (512 << 15) + (1 << 16);
+    // Saturated red or blue rounds to 256: clamp, as the SIMD narrowing does.
+    let cb = ((u[0] * r + u[1] * g + u[2] * b + offset) >> 17).min(255);
+    let cr = ((v[0] * r + v[1] * g + v[2] * b + offset) >> 17).min(255);
+    (cb, cr)
+}
+
+/// Rows `y0` and `y1` (the same row at an odd bottom edge) → two luma rows and chroma row `cy`.
+fn convert_row_pair(top: &[u8], bottom: &[u8], y0: usize, y1: usize, cy: usize, img: &mut Ycc420) {
+    let width = top.len() / 4;
+    let mut ytop = [0u8; GROUP];
+    let mut ybot = [0u8; GROUP];
+    let mut cb = [0u8; GROUP / 2];
+    let mut cr = [0u8; GROUP / 2];
+    let pairs = top
+        .chunks_exact(GROUP * 4)
+        .zip(bottom.chunks_exact(GROUP * 4));
+    for (g, (t, b)) in pairs.enumerate() {
+        let (Some(t), Some(b)) = (t.first_chunk(), b.first_chunk()) else {
+            continue;
+        };
+        convert_group(
+            &flatten_alpha(t),
+            &flatten_alpha(b),
+            &mut ytop,
+            &mut ybot,
+            &mut cb,
+            &mut cr,
+        );
+        let x = g * GROUP;
+        img.y.row_mut(y0)[x..x + GROUP].copy_from_slice(&ytop);
+        if y1 != y0 {
+            img.y.row_mut(y1)[x..x + GROUP].copy_from_slice(&ybot);
+        }
+        img.cb.row_mut(cy)[x / 2..x / 2 + GROUP / 2].copy_from_slice(&cb);
+        img.cr.row_mut(cy)[x / 2..x / 2 + GROUP / 2].copy_from_slice(&cr);
+    }
+    // The rest, a pixel pair at a time. At an odd right or bottom edge the last column or
+    // row stands in for the missing one (written twice with the same value).
+    let px = |row: &[u8], x: usize| {
+        let p = &row[x * 4..x * 4 + 4];
+        [p[0], p[1], p[2]].map(|c| i32::from(over_white(c, p[3])))
+    };
+    let mut x = width / GROUP * GROUP;
+    while x < width {
+        let x1 = (x + 1).min(width - 1);
+        let quad = [px(top, x), px(top, x1), px(bottom, x), px(bottom, x1)];
+        let l = |[r, g, b]: [i32; 3]| luma(r, g, b) as u8;
+        img.y.row_mut(y0)[x] = l(quad[0]);
+        img.y.row_mut(y0)[x1] = l(quad[1]);
+        img.y.row_mut(y1)[x] = l(quad[2]);
+        img.y.row_mut(y1)[x1] = l(quad[3]);
+        let sum = |c: usize| quad.iter().map(|p| p[c]).sum::<i32>();
+        let (u, v) = chroma4(sum(0), sum(1), sum(2));
+        img.cb.row_mut(cy)[x / 2] = u as u8;
+        img.cr.row_mut(cy)[x / 2] = v as u8;
+        x += 2;
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn opaque(p: &[u8; GROUP * 4]) -> bool {
+    p.chunks_exact(4).all(|px| px[3] == 255)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::simd::opaque;
+
+/// The group as opaque pixels.
+#[inline(always)]
+fn flatten_alpha(p: &[u8; GROUP * 4]) -> [u8; GROUP * 4] {
+    let mut out = *p;
+    if !opaque(p) {
+        for px in out.chunks_exact_mut(4) {
+            let a = px[3];
+            for c in &mut px[..3] {
+                *c = over_white(*c, a);
+            }
+            px[3] = 255;
+        }
+    }
+    out
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::simd::convert_group;
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use convert_group_portable as convert_group;
+
+/// Two rows of 16 opaque pixels → 32 luma and 8 + 8 chroma samples.
+#[inline(always)]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+pub(crate) fn convert_group_portable(
+    top: &[u8; GROUP * 4],
+    bottom: &[u8; GROUP * 4],
+    ytop: &mut [u8; GROUP],
+    ybot: &mut [u8; GROUP],
+    cb: &mut [u8; GROUP / 2],
+    cr: &mut [u8; GROUP / 2],
+) {
+    let split = |p: &[u8; GROUP * 4]| {
+        let mut r = [0i32; GROUP];
+        let mut g = [0i32; GROUP];
+        let mut b = [0i32; GROUP];
+        for i in 0..GROUP {
+            r[i] = i32::from(p[i * 4]);
+            g[i] = i32::from(p[i * 4 + 1]);
+            b[i] = i32::from(p[i * 4 + 2]);
+        }
+        (r, g, b)
+    };
+    let (rt, gt, bt) = split(top);
+    let (rb, gb, bb) = split(bottom);
+    for i in 0..GROUP {
+        ytop[i] = luma(rt[i], gt[i], bt[i]) as u8;
+        ybot[i] = luma(rb[i], gb[i], bb[i]) as u8;
+    }
+    for i in 0..GROUP / 2 {
+        let s =
+            |t: &[i32; GROUP], b: &[i32; GROUP]| t[2 * i] + t[2 * i + 1] + b[2 * i] + b[2 * i + 1];
+        let (u, v) = chroma4(s(&rt, &rb), s(&gt, &gb), s(&bt, &bb));
+        cb[i] = u as u8;
+        cr[i] = v as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(rgba: &[u8], w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let px = |x: usize, y: usize| {
+            let p = &rgba[(y * w + x) * 4..(y * w + x) * 4 + 4];
+            [p[0], p[1], p[2]].map(|c| i32::from(over_white(c, p[3])))
+        };
+        let mut ys = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let [r, g, b] = px(x, y);
+                ys.push(luma(r, g, b) as u8);
+            }
+        }
+        let (mut cbs, mut crs) = (Vec::new(), Vec::new());
+        for cy in 0..h.div_ceil(2) {
+            for cx in 0..w.div_ceil(2) {
+                let (x0, y0) = (cx * 2, cy * 2);
+                let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                let mut s = [0; 3];
+                for (x, y) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
+                    let p = px(x, y);
+                    for c in 0..3 {
+                        s[c] += p[c];
+                    }
+                }
+                let (u, v) = chroma4(s[0], s[1], s[2]);
+                cbs.push(u as u8);
+                crs.push(v as u8);
+            }
+        }
+        (ys, cbs, crs)
+    }
+
+    fn plane_samples(p: &Plane) -> Vec<u8> {
+        (0..p.height).flat_map(|y| p.row(y).to_vec()).collect()
+    }
+
+    #[test]
+    fn groups_and_tails_agree_with_the_per_pixel_formula() {
+        let mut seed = 99u32;
+        for (w, h) in [(1, 1), (2, 3), (15, 2), (16, 16), (17, 5), (33, 7), (64, 9)] {
+            let mut rgba: Vec<u8> = (0..w * h * 4)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (seed >> 23) as u8
+                })
+                .collect();
+            // Half the images opaque (the fast path), half with random alpha.
+            if (w + h) % 2 == 0 {
+                for p in rgba.chunks_exact_mut(4) {
+                    p[3] = 255;
+                }
+            }
+            let img = Ycc420::from_rgba(&rgba, w, h);
+            let (ys, cbs, crs) = reference(&rgba, w, h);
+            assert_eq!(plane_samples(&img.y), ys, "{w}×{h} Y");
+            assert_eq!(plane_samples(&img.cb), cbs, "{w}×{h} Cb");
+            assert_eq!(plane_samples(&img.cr), crs, "{w}×{h} Cr");
+            // Padding repeats the edges.
+            let y = &img.y;
+            assert_eq!(y.data[y.padded_width - 1], y.data[w - 1]);
+            let last = (y.padded_height - 1) * y.stride;
+            assert_eq!(y.data[last], y.data[(h - 1) * y.stride]);
+        }
+    }
+
+    #[test]
+    fn saturated_colours_do_not_wrap() {
+        let red = [255, 0, 0, 255].repeat(4);
+        let img = Ycc420::from_rgba(&red, 2, 2);
+        assert_eq!(
+            (plane_samples(&img.cb), plane_samples(&img.cr)),
+            (vec![85], vec![255])
+        );
+        let blue = [0, 0, 255, 255].repeat(4);
+        let img = Ycc420::from_rgba(&blue, 2, 2);
+        assert_eq!(plane_samples(&img.cb), [255]);
+    }
+
+    #[test]
+    fn grey_stays_neutral_and_white_is_255() {
+        let rgba = [
+            [200, 200, 200, 255],
+            [255, 255, 255, 255],
+            [0, 0, 0, 0],
+            [0, 0, 0, 255],
+        ]
+        .concat();
+        let img = Ycc420::from_rgba(&rgba, 2, 2);
+        assert_eq!(plane_samples(&img.y), [200, 255, 255, 0]);
+        assert_eq!(plane_samples(&img.cb), [128]);
+        assert_eq!(plane_samples(&img.cr), [128]);
+    }
+}
