@@ -54,7 +54,27 @@ const SECTIONS: &[Section] = &[
         name: "sandbox-table",
         body: dukcapil_proxy::logic::sandbox::table_markdown,
     },
+    Section {
+        name: "quality-gate-table",
+        body: quality_gate_table,
+    },
 ];
+
+/// The selfie quality gate's confusion table on its calibration set, which is built from
+/// the committed fixtures (the same set `dukcapil-selfie`'s `gate` test checks).
+fn quality_gate_table() -> String {
+    use dukcapil_selfie::calibration::{confusion_table, evaluate, samples, Fixtures};
+    let fixtures = Fixtures {
+        astronaut_png: include_bytes!("../../../tests/fixtures/astronaut.png"),
+        frame_png: include_bytes!("../../../tests/fixtures/frame_1080.png"),
+        photo_jpg: include_bytes!("../../../tests/fixtures/photo_12mp.jpg"),
+    };
+    let checks = dukcapil_selfie::QualityChecks::default();
+    match samples(&fixtures).and_then(|set| evaluate(&set, &checks)) {
+        Ok(outcomes) => confusion_table(&outcomes),
+        Err(e) => format!("(the calibration set could not be built: {e})\n"),
+    }
+}
 
 /// The README's error-code table, made from the core's catalogue so it can't drift.
 fn error_table() -> String {
