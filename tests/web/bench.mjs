@@ -1,6 +1,11 @@
-// `cargo xtask bench`: one headless Chromium run, our module against the native canvas
-// pipeline and two npm libraries. Prints medians; asserts nothing about time.
+// `cargo xtask bench browser`: one headless Chromium run, our module against the native canvas
+// pipeline and two npm libraries, then where our time goes. Prints medians, the longest
+// main-thread task seen during each method (Long Tasks API), and the machine's load; asserts
+// nothing about time.
 // Usage: node tests/web/bench.mjs [--runs 15] [--warmup 3]
+// Needs crates/dukcapil-web/pkg (the published build) and PKG_STAGES (the same module built
+// with the `stage-timing` feature, which puts each stage's time on the result).
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
@@ -13,30 +18,37 @@ const arg = (name, dflt) => {
 };
 const RUNS = arg('--runs', 15);
 const WARMUP = arg('--warmup', 3);
+const PKG_STAGES = process.env.PKG_STAGES;
+if (!PKG_STAGES) throw new Error('PKG_STAGES: the stage-timing build of the package');
+
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+const loadBefore = load();
 
 const server = await serve({
   mounts: {
     '/pkg/': PKG,
+    '/pkg-stages/': PKG_STAGES,
     '/nm/': path.join(ROOT, 'node_modules'),
     '/fx/': FIXTURES,
     '/': path.join(ROOT, 'tests/web'),
   },
 });
 const browser = await launch();
+let result;
 try {
   const page = await open(browser.context, `${server.url}/bench.html`);
   await page.waitForFunction(() => window.benchReady === true);
-  const rows = await page.evaluate(async ({ RUNS, WARMUP }) => {
+  result = await page.evaluate(async ({ RUNS, WARMUP }) => {
     const { dk, imageCompression, Compressor } = window;
     const MAX = 1280;
     const Q = 0.85;
-    const load = (src) => new Promise((ok, ko) => {
+    const loadImage = (src) => new Promise((ok, ko) => {
       const img = new Image();
       img.onload = () => ok(img);
       img.onerror = ko;
       img.src = src;
     });
-    const frameImg = await load('/fx/frame_1080.png');
+    const frameImg = await loadImage('/fx/frame_1080.png');
     const c0 = document.createElement('canvas');
     c0.width = frameImg.naturalWidth;
     c0.height = frameImg.naturalHeight;
@@ -74,9 +86,11 @@ try {
         success: async (b) => ok({ bytes: b.size, b64: await toBase64(b) }), error: ko,
       });
     });
-    const bic = async (file) => {
+    // Its worker loads the library from a CDN unless told where it is.
+    const libURL = `${location.origin}/nm/browser-image-compression/dist/browser-image-compression.js`;
+    const bic = (useWebWorker) => async (file) => {
       const b = await imageCompression(file, {
-        maxWidthOrHeight: MAX, initialQuality: Q, useWebWorker: false, fileType: 'image/jpeg',
+        maxWidthOrHeight: MAX, initialQuality: Q, useWebWorker, libURL, fileType: 'image/jpeg',
       });
       return { bytes: b.size, b64: await toBase64(b) };
     };
@@ -85,87 +99,171 @@ try {
       return { bytes: r.bytes, b64: r.base64 };
     };
 
+    // [input, name, run, native?, ours?]
     const cases = [
-      ['frame', 'dukcapil-facematch (ImageData)', ours(frame), false],
+      ['frame', 'dukcapil-facematch (ImageData, quality gate on)', ours(frame), false, true],
+      ['frame', 'dukcapil-facematch (ImageData, checks: false)', ours(frame, { checks: false }), false, false],
       ['frame', 'native: putImageData + drawImage + toBlob', async () => {
         const c = document.createElement('canvas');
         c.width = frame.width;
         c.height = frame.height;
         c.getContext('2d').putImageData(frame, 0, 0);
         return drawEncode(c, frame.width, frame.height);
-      }, true],
+      }, true, false],
       ['frame', 'native: createImageBitmap(ImageData) + drawImage + toBlob', async () => {
         const b = await createImageBitmap(frame);
         const r = await drawEncode(b, b.width, b.height);
         b.close();
         return r;
-      }, true],
-      ['frame', 'browser-image-compression 2.0.2 (PNG Blob, no worker)', () => bic(framePngFile), false],
-      ['frame', 'compressorjs 1.3.0 (PNG Blob)', () => compressor(framePngFile), false],
-      ['file', 'dukcapil-facematch (File)', ours(photoFile), false],
+      }, true, false],
+      ['frame', 'browser-image-compression 2.0.2 (PNG Blob, no worker)', () => bic(false)(framePngFile), false, false],
+      ['frame', 'browser-image-compression 2.0.2 (PNG Blob, web worker)', () => bic(true)(framePngFile), false, false],
+      ['frame', 'compressorjs 1.3.0 (PNG Blob)', () => compressor(framePngFile), false, false],
+      ['file', 'dukcapil-facematch (File, quality gate on)', ours(photoFile), false, true],
       ['file', 'native: <img> + drawImage + toBlob', async () => {
         const url = URL.createObjectURL(photo);
         try {
-          const img = await load(url);
+          const img = await loadImage(url);
           return await drawEncode(img, img.naturalWidth, img.naturalHeight);
         } finally {
           URL.revokeObjectURL(url);
         }
-      }, true],
+      }, true, false],
       ['file', 'native: createImageBitmap(blob) + drawImage + toBlob', async () => {
         const b = await createImageBitmap(photo);
         const r = await drawEncode(b, b.width, b.height);
         b.close();
         return r;
-      }, true],
-      ['file', 'browser-image-compression 2.0.2 (no worker)', () => bic(photoFile), false],
-      ['file', 'compressorjs 1.3.0', () => compressor(photoFile), false],
+      }, true, false],
+      ['file', 'browser-image-compression 2.0.2 (no worker)', () => bic(false)(photoFile), false, false],
+      ['file', 'browser-image-compression 2.0.2 (web worker)', () => bic(true)(photoFile), false, false],
+      ['file', 'compressorjs 1.3.0', () => compressor(photoFile), false, false],
     ];
+
+    // Every main-thread task over 50 ms, attributed to the run whose window it overlaps.
+    const longTasks = [];
+    new PerformanceObserver((list) => longTasks.push(...list.getEntries()))
+      .observe({ type: 'longtask', buffered: true });
+    const settle = () => new Promise((ok) => setTimeout(ok, 20));
+
     // Round-robin, so JIT tier-up, GC and thermal drift hit every method alike.
     const times = cases.map(() => []);
+    const windows = cases.map(() => []);
     const last = [];
     for (let round = 0; round < WARMUP + RUNS; round++) {
       for (let i = 0; i < cases.length; i++) {
+        await settle();
         const t0 = performance.now();
         last[i] = await cases[i][2]();
-        if (round >= WARMUP) times[i].push(performance.now() - t0);
+        const t1 = performance.now();
+        if (round >= WARMUP) {
+          times[i].push(t1 - t0);
+          windows[i].push([t0, t1]);
+        }
       }
     }
-    const out = cases.map(([input, name, , native], i) => {
-      const t = times[i].sort((a, b) => a - b);
-      return {
-        input, name, native,
-        ms: t[Math.floor(t.length / 2)],
-        bytes: last[i].bytes,
-        ok: last[i].b64.startsWith('/9j/'),
-      };
-    });
-    return out;
-  }, { RUNS, WARMUP });
+    await settle();
+    const longestTask = (i) => {
+      let max = 0;
+      for (const e of longTasks) {
+        const end = e.startTime + e.duration;
+        if (windows[i].some(([a, b]) => e.startTime < b && end > a)) max = Math.max(max, e.duration);
+      }
+      return max;
+    };
+    const median = (v) => {
+      const t = [...v].sort((a, b) => a - b);
+      return t[Math.floor(t.length / 2)];
+    };
+    const rows = cases.map(([input, name, , native, isOurs], i) => ({
+      input, name, native, ours: isOurs,
+      ms: median(times[i]),
+      bytes: last[i].bytes,
+      ok: last[i].b64.startsWith('/9j/'),
+      longestTask: longestTask(i),
+    }));
 
-  const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
-  // JS as an app ships it: bundled and minified (the .wasm stays a separate asset).
-  const bundled = await build({
-    entryPoints: [path.join(PKG, 'index.js')], bundle: true, minify: true, format: 'esm', write: false,
-  });
-  const jsGz = gz(bundled.outputFiles[0].contents);
-  const wasmGz = gz(fs.readFileSync(path.join(PKG, 'dukcapil_web_bg.wasm')));
-
-  const label = { frame: '1920×1080 ImageData → ≤1280 JPEG q0.85', file: '4032×3024 JPEG file (2.2 MB) → ≤1280 JPEG q0.85' };
-  console.log(`\nheadless Chromium, median of ${RUNS} runs after ${WARMUP} warm-ups (includes base64)`);
-  for (const input of ['frame', 'file']) {
-    const mine = rows.filter((r) => r.input === input);
-    const fastestNative = Math.min(...mine.filter((r) => r.native).map((r) => r.ms));
-    console.log(`\n${label[input]}`);
-    console.log('| method | median ms | output bytes | × fastest native |');
-    console.log('|---|---:|---:|---:|');
-    for (const r of mine) {
-      const flag = r.ok ? '' : ' (NOT A JPEG)';
-      console.log(`| ${r.name}${flag} | ${r.ms.toFixed(1)} | ${r.bytes.toLocaleString('en')} | ${(r.ms / fastestNative).toFixed(2)} |`);
+    // Where our time goes: the same module built with per-stage timings.
+    const staged = await import('/pkg-stages/index.js');
+    const stages = {};
+    for (const [input, src] of [['frame', frame], ['file', photoFile]]) {
+      const runs = [];
+      for (let i = 0; i < WARMUP + RUNS; i++) {
+        await settle();
+        const t0 = performance.now();
+        const r = await staged.prepareSelfie(src, { maxDimension: MAX, quality: Q });
+        const total = performance.now() - t0;
+        if (i >= WARMUP) runs.push({ ...r.stages, total });
+      }
+      const keys = Object.keys(runs[0]);
+      stages[input] = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k] ?? 0))]));
     }
-  }
-  console.log(`\nour module, gzip -9: JS ${(jsGz / 1024).toFixed(1)} KB (bundled, minified) + wasm ${(wasmGz / 1024).toFixed(1)} KB = ${((jsGz + wasmGz) / 1024).toFixed(1)} KB`);
+    return { rows, stages, ua: navigator.userAgent };
+  }, { RUNS, WARMUP });
 } finally {
   await browser.close();
   await server.close();
 }
+
+const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
+// JS as an app ships it: bundled and minified (the .wasm stays a separate asset).
+const bundled = await build({
+  entryPoints: [path.join(PKG, 'index.js')], bundle: true, minify: true, format: 'esm', write: false,
+});
+const jsGz = gz(bundled.outputFiles[0].contents);
+const wasmGz = gz(fs.readFileSync(path.join(PKG, 'dukcapil_web_bg.wasm')));
+
+const { rows, stages, ua } = result;
+const chrome = (ua.match(/Chrome\/(\d+)/) || [])[1] || '?';
+console.log(`\nheadless Chromium ${chrome}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`);
+console.log(`median of ${RUNS} runs after ${WARMUP} warm-ups, round-robin (includes base64)`);
+console.log(`load average (1 / 5 / 15 min): ${loadBefore} before, ${load()} after`);
+const label = {
+  frame: '1920×1080 ImageData → ≤1280 JPEG q0.85',
+  file: '4032×3024 JPEG file (2.2 MB) → ≤1280 JPEG q0.85',
+};
+const fmtTask = (ms) => (ms > 0 ? ms.toFixed(0) : '< 50');
+for (const input of ['frame', 'file']) {
+  const mine = rows.filter((r) => r.input === input);
+  const fastestNative = Math.min(...mine.filter((r) => r.native).map((r) => r.ms));
+  const ourMs = mine.find((r) => r.ours).ms;
+  console.log(`\n${label[input]}`);
+  console.log('| method | median ms | output bytes | × fastest native | × ours | longest main-thread task ms |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of mine) {
+    const flag = r.ok ? '' : ' (NOT A JPEG)';
+    const name = r.ours ? `**${r.name}**` : r.name;
+    console.log(`| ${name}${flag} | ${r.ms.toFixed(1)} | ${r.bytes.toLocaleString('en')} | ${(r.ms / fastestNative).toFixed(2)} | ${(r.ms / ourMs).toFixed(2)} | ${fmtTask(r.longestTask)} |`);
+  }
+}
+
+// Stage names as the stage-timing build reports them, in pipeline order.
+const STAGES = [
+  ['inspect', 'file checks: head, declared size, JPEG end marker'],
+  ['decode', 'browser decode + draw at output size + getImageData (files)'],
+  ['copy', 'pixels into wasm (ImageData → wasm memory)'],
+  ['convert', 'colour conversion RGBA → YCbCr 4:2:0'],
+  ['resize', 'resize (Catmull-Rom, planar)'],
+  ['measure', 'quality gate measures (exposure, sharpness)'],
+  ['faces', 'FaceDetector (where the browser has one)'],
+  ['yield', 'yielding to the event loop (twice)'],
+  ['dct', 'forward DCT'],
+  ['encode', 'quantization + Huffman coding'],
+  ['done', 'size search bookkeeping'],
+  ['base64', 'base64 + result object'],
+];
+console.log('\nwhere our time goes (stage-timing build, medians)');
+console.log('| stage | frame ms | file ms |');
+console.log('|---|---:|---:|');
+for (const [key, what] of STAGES) {
+  const f = stages.frame[key] ?? 0;
+  const p = stages.file[key] ?? 0;
+  if (f === 0 && p === 0 && key !== 'faces') continue;
+  console.log(`| ${what} | ${f.toFixed(1)} | ${p.toFixed(1)} |`);
+}
+const sum = (s) => STAGES.reduce((a, [k]) => a + (s[k] ?? 0), 0);
+console.log(`| sum of stages | ${sum(stages.frame).toFixed(1)} | ${sum(stages.file).toFixed(1)} |`);
+console.log(`| total (stage-timing build) | ${stages.frame.total.toFixed(1)} | ${stages.file.total.toFixed(1)} |`);
+console.log(`| encodes (size search attempts) | ${stages.frame.encodeCount ?? 1} | ${stages.file.encodeCount ?? 1} |`);
+console.log(`\nquality gate cost (measures on the output-size luma): ${stages.frame.measure.toFixed(2)} ms at 1280×720, ${stages.file.measure.toFixed(2)} ms at 1280×960`);
+console.log(`\nour module, gzip -9: JS ${(jsGz / 1024).toFixed(1)} KB (bundled, minified) + wasm ${(wasmGz / 1024).toFixed(1)} KB = ${((jsGz + wasmGz) / 1024).toFixed(1)} KB`);
