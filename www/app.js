@@ -13,7 +13,7 @@ const TEXT = {
     startCamera: "Nyalakan kamera",
     capture: "Ambil foto",
     retake: "Ulangi foto",
-    fileLabel: "Atau pilih/ambil foto dari perangkat",
+    fileLabel: "Pilih foto dari perangkat",
     consent: "Saya setuju NIK dan foto wajah saya diproses untuk verifikasi identitas dengan Dukcapil melalui HyperVerge, sesuai UU Pelindungan Data Pribadi (UU 27/2022). Data tidak disimpan oleh situs ini.",
     submit: "Verifikasi",
     retry: "Coba lagi",
@@ -22,6 +22,10 @@ const TEXT = {
     cameraMissing: "Kamera tidak ditemukan. Anda dapat memilih foto dari perangkat.",
     cameraFailed: "Kamera tidak dapat dibuka. Anda dapat memilih foto dari perangkat.",
     cameraReady: "Kamera aktif. Posisikan wajah Anda lalu tekan Ambil foto.",
+    guidanceChecking: "Memeriksa cahaya dan ketajaman…",
+    guidanceGood: "Cahaya dan ketajaman baik. Tekan Ambil foto.",
+    noSimd: "Browser ini tidak dapat menjalankan verifikasi: dibutuhkan WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4 atau yang lebih baru). Buka halaman ini di browser yang terbaru.",
+    initFailed: "Modul verifikasi gagal dimuat. Periksa koneksi Anda lalu muat ulang halaman.",
     photoReady: (w, h, kb) => `Foto siap (${w}×${h}, ${kb} KB).`,
     preparing: "Menyiapkan foto…",
     sending: "Memverifikasi dengan Dukcapil…",
@@ -38,7 +42,7 @@ const TEXT = {
     startCamera: "Turn on camera",
     capture: "Take photo",
     retake: "Retake photo",
-    fileLabel: "Or choose/take a photo on your device",
+    fileLabel: "Choose a photo from your device",
     consent: "I agree that my NIK and face photo are processed to verify my identity with Dukcapil through HyperVerge, under Indonesia's Personal Data Protection Law (UU 27/2022). This site does not keep them.",
     submit: "Verify",
     retry: "Try again",
@@ -47,6 +51,10 @@ const TEXT = {
     cameraMissing: "No camera was found. You can choose a photo on your device instead.",
     cameraFailed: "The camera could not be opened. You can choose a photo on your device instead.",
     cameraReady: "Camera on. Position your face, then press Take photo.",
+    guidanceChecking: "Checking light and focus…",
+    guidanceGood: "Good light and focus. Press Take photo.",
+    noSimd: "This browser cannot run the verification: it needs WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4 or newer). Open this page in an up-to-date browser.",
+    initFailed: "The verification module could not be loaded. Check your connection, then reload the page.",
     photoReady: (w, h, kb) => `Photo ready (${w}×${h}, ${kb} KB).`,
     preparing: "Preparing the photo…",
     sending: "Verifying with Dukcapil…",
@@ -69,7 +77,10 @@ function formatDate(iso, lang) {
 }
 
 const $ = (id) => document.getElementById(id);
-const state = { lang: "id", nik: null, nikError: null, selfie: null, stream: null, busy: false, lastError: null, lastResult: null };
+const state = {
+  lang: "id", nik: null, nikError: null, selfie: null, stream: null, busy: false,
+  lastError: null, lastResult: null, guidance: null, unsupported: null, config: {},
+};
 const t = (key, ...args) => {
   const v = TEXT[state.lang][key];
   return typeof v === "function" ? v(...args) : v;
@@ -88,7 +99,9 @@ function render() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("lang-id").setAttribute("aria-pressed", String(state.lang === "id"));
   $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
+  if (state.unsupported) $("unsupported").textContent = t(state.unsupported);
   renderNik();
+  renderGuidance();
   if (state.selfie) setStatus($("camera-status"), t("photoReady", state.selfie.width, state.selfie.height, Math.round(state.selfie.bytes / 1024)), "good");
   else if (state.cameraMessage) setStatus($("camera-status"), t(state.cameraMessage), state.cameraMessage === "cameraReady" ? "" : "error");
   if (state.lastResult) showResult(state.lastResult);
@@ -127,7 +140,57 @@ function updateSubmit() {
   $("submit").disabled = state.busy || !state.nik || !state.selfie || !$("consent").checked;
 }
 
+/** The quality gate's options for every photo: the defaults, or `checks` from config.json. */
+const gateOptions = () => (state.config.checks === undefined ? undefined : { checks: state.config.checks });
+
+// Live guidance: while the camera runs, the current frame goes through the same checks as
+// the photo will, so the person can fix the light or hold still before pressing the button.
+const GUIDANCE_EVERY_MS = 700;
+let guidanceTimer = null;
+let guiding = false;
+
+function startGuidance() {
+  stopGuidance();
+  state.guidance = { checking: true };
+  renderGuidance();
+  guidanceTimer = setInterval(guideOnce, GUIDANCE_EVERY_MS);
+}
+
+function stopGuidance() {
+  clearInterval(guidanceTimer);
+  guidanceTimer = null;
+  state.guidance = null;
+  renderGuidance();
+}
+
+async function guideOnce() {
+  const video = $("video");
+  if (guiding || document.hidden || !state.stream || video.readyState < 2) return;
+  guiding = true;
+  try {
+    await prepareSelfie(video, gateOptions());
+    state.guidance = { ok: true };
+  } catch (err) {
+    // Only the gate's verdicts are guidance; anything else waits for the next frame.
+    state.guidance = err?.metrics ? { error: err } : { checking: true };
+  } finally {
+    guiding = false;
+  }
+  if (state.stream) renderGuidance();
+}
+
+function renderGuidance() {
+  const el = $("guidance");
+  const g = state.guidance;
+  el.hidden = !g;
+  if (!g) return;
+  if (g.ok) setStatus(el, t("guidanceGood"), "good");
+  else if (g.error) setStatus(el, errorText(g.error), "error");
+  else setStatus(el, t("guidanceChecking"), "");
+}
+
 function stopCamera() {
+  stopGuidance();
   if (state.stream) for (const track of state.stream.getTracks()) track.stop();
   state.stream = null;
   $("video").hidden = true;
@@ -138,8 +201,8 @@ function stopCamera() {
 function offerFile(messageKey) {
   state.cameraMessage = messageKey;
   setStatus($("camera-status"), t(messageKey), "error");
-  $("file-fallback").hidden = false;
   $("start-camera").hidden = false;
+  $("file").focus();
 }
 
 async function startCamera() {
@@ -167,18 +230,20 @@ async function startCamera() {
   $("capture").focus();
   state.cameraMessage = "cameraReady";
   setStatus($("camera-status"), t("cameraReady"), "");
+  startGuidance();
   updateSubmit();
 }
 
+/** Prepares a photo; false when it was refused (the message is shown). */
 async function usePhoto(source) {
   setStatus($("camera-status"), t("preparing"), "");
   try {
-    state.selfie = await prepareSelfie(source);
+    state.selfie = await prepareSelfie(source, gateOptions());
   } catch (err) {
     state.selfie = null;
     setStatus($("camera-status"), errorText(err), "error");
     updateSubmit();
-    return;
+    return false;
   }
   const still = $("still");
   still.src = `data:${state.selfie.mimeType};base64,${state.selfie.base64}`;
@@ -188,13 +253,24 @@ async function usePhoto(source) {
   $("retake").hidden = false;
   setStatus($("camera-status"), t("photoReady", state.selfie.width, state.selfie.height, Math.round(state.selfie.bytes / 1024)), "good");
   updateSubmit();
+  return true;
 }
 
 async function capture() {
-  const video = $("video");
-  const frameTaken = usePhoto(video);
-  await frameTaken;
-  stopCamera();
+  // A refused photo leaves the camera on, with its guidance, for another try.
+  if (await usePhoto($("video"))) {
+    stopCamera();
+    $("start-camera").hidden = true;
+  }
+}
+
+async function useFile(file) {
+  clearResult();
+  if (await usePhoto(file)) {
+    stopCamera();
+    $("retake").hidden = true;
+    $("start-camera").hidden = false;
+  }
 }
 
 function clearResult() {
@@ -224,7 +300,7 @@ function showError(err) {
 let client;
 async function getClient() {
   if (client) return client;
-  const config = await fetch("./config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  const config = await loadConfig();
   const token = config.tokenUrl
     ? async () => {
         const res = await fetch(config.tokenUrl, { credentials: "same-origin" });
@@ -264,8 +340,42 @@ function setLang(lang) {
   render();
 }
 
+/** config.json: the proxy endpoint, the token URL, and optionally the gate's `checks`. */
+async function loadConfig() {
+  return fetch("./config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+}
+
+/** Whether this browser validates a module using a WebAssembly SIMD instruction. */
+function hasWasmSimd() {
+  try {
+    // (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)
+    return WebAssembly.validate(new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0,
+      253, 15, 253, 98, 11,
+    ]));
+  } catch {
+    return false;
+  }
+}
+
+/** Says plainly why the form cannot work here, and disables it. */
+function unsupported(key) {
+  state.unsupported = key;
+  $("unsupported").hidden = false;
+  for (const el of document.querySelectorAll("#form input, #form button")) el.disabled = true;
+  document.body.dataset.ready = "unsupported";
+  render();
+}
+
 async function main() {
-  await init();
+  $("lang-id").addEventListener("click", () => setLang("id"));
+  $("lang-en").addEventListener("click", () => setLang("en"));
+  if (typeof WebAssembly !== "object" || !hasWasmSimd()) return unsupported("noSimd");
+  try {
+    [, state.config] = await Promise.all([init(), loadConfig()]);
+  } catch {
+    return unsupported("initFailed");
+  }
   $("nik").addEventListener("input", onNikInput);
   $("consent").addEventListener("change", updateSubmit);
   $("start-camera").addEventListener("click", startCamera);
@@ -273,12 +383,11 @@ async function main() {
   $("retake").addEventListener("click", startCamera);
   $("file").addEventListener("change", (e) => {
     const file = e.target.files?.[0];
-    if (file) usePhoto(file);
+    e.target.value = "";
+    if (file) useFile(file);
   });
   $("form").addEventListener("submit", submit);
   $("retry").addEventListener("click", () => submit());
-  $("lang-id").addEventListener("click", () => setLang("id"));
-  $("lang-en").addEventListener("click", () => setLang("en"));
   window.addEventListener("pagehide", stopCamera);
   document.body.dataset.ready = "true";
   render();

@@ -164,14 +164,79 @@ test('an invalid NIK keeps submit disabled and names the problem', async () => {
   await page.close();
 });
 
+test('a photo file can be chosen beside the camera, without turning it on', async () => {
+  const page = await openPage();
+  await page.fill('#nik', NIK);
+  assert.equal(await page.isVisible('label[for="file"]'), true, 'the file choice is offered from the start');
+  await page.setInputFiles('#file', path.join(FIXTURES, 'photo_12mp.jpg'));
+  await page.waitForFunction(() => /1280×960/.test(document.getElementById('camera-status').textContent));
+  assert.equal(await page.evaluate(() => document.getElementById('video').srcObject), null, 'the camera stays off');
+  await page.check('#consent');
+  await submitAndWait(page);
+  assert.match(await resultText(page), /^Cocok/);
+  assertForwarded();
+  await page.close();
+});
+
+test('live guidance from the camera, and a refused photo keeps the camera on', async () => {
+  const page = await openPage();
+  await page.click('#start-camera');
+  await page.waitForSelector('#capture:not([hidden])');
+  // The fake camera's face is well lit and sharp.
+  await page.waitForFunction(() => /Cahaya dan ketajaman baik/.test(document.getElementById('guidance').textContent));
+  await page.fill('#nik', NIK);
+  await screenshot(page, '0-guidance');
+  await page.close();
+
+  // A site that asks for more sharpness than the camera gives: guidance says so, and so does
+  // the refusal, and the camera stays on for another try.
+  const strict = await openPage();
+  await strict.route('**/config.json', (route) =>
+    route.fulfill({ json: { endpoint: '', tokenUrl: null, timeoutMs: 10000, checks: { minSharpness: 0.99 } } }));
+  await strict.reload();
+  await strict.waitForSelector('body[data-ready="true"]');
+  await strict.click('#start-camera');
+  await strict.waitForSelector('#capture:not([hidden])');
+  await strict.waitForFunction(() => /Foto buram/.test(document.getElementById('guidance').textContent));
+  await strict.waitForFunction(() => document.getElementById('video').readyState >= 2);
+  await strict.click('#capture');
+  await strict.waitForFunction(() => /Foto buram/.test(document.getElementById('camera-status').textContent));
+  assert.notEqual(await strict.evaluate(() => document.getElementById('video').srcObject), null, 'the camera is still on');
+  assert.equal(await strict.isVisible('#capture'), true);
+  assert.equal(await strict.isDisabled('#submit'), true);
+  await screenshot(strict, '11-refused-blurry');
+  assert.equal(double.requests.length, 0);
+  await strict.close();
+});
+
+test('a browser without WebAssembly SIMD, or a module that fails to load, is told so', async () => {
+  const page = await camera.context.newPage();
+  await page.addInitScript(() => { WebAssembly.validate = () => false; });
+  await page.goto(proxy.url);
+  await page.waitForSelector('body[data-ready="unsupported"]');
+  assert.match(await page.textContent('#unsupported'), /WebAssembly SIMD/);
+  assert.equal(await page.isDisabled('#nik'), true);
+  await page.click('#lang-en');
+  assert.match(await page.textContent('#unsupported'), /This browser cannot run the verification/);
+  await page.close();
+
+  const offline = await camera.context.newPage();
+  await offline.route('**/*.wasm', (route) => route.abort());
+  await offline.goto(proxy.url);
+  await offline.waitForSelector('body[data-ready="unsupported"]');
+  assert.match(await offline.textContent('#unsupported'), /Modul verifikasi gagal dimuat/);
+  await screenshot(offline, '12-module-failed');
+  await offline.close();
+});
+
 test('camera permission denied falls back to a file upload', async () => {
   const denied = await launch(['--use-fake-device-for-media-stream', '--deny-permission-prompts']);
   try {
     const page = await openPage(denied.context);
     await page.fill('#nik', NIK);
     await page.click('#start-camera');
-    await page.waitForSelector('#file-fallback:not([hidden])');
-    assert.match(await page.textContent('#camera-status'), /Izin kamera ditolak/);
+    await page.waitForFunction(() => /Izin kamera ditolak/.test(document.getElementById('camera-status').textContent));
+    assert.equal(await page.isVisible('label[for="file"]'), true);
     await page.setInputFiles('#file', path.join(FIXTURES, 'photo_12mp.jpg'));
     await page.waitForFunction(() => /1280×960/.test(document.getElementById('camera-status').textContent));
     await page.check('#consent');
