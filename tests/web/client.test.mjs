@@ -154,7 +154,8 @@ test('a prepared selfie object is accepted', async () => {
   requests.length = 0;
   const got = await page.evaluate(async (base) => {
     const { FaceMatchClient, prepareSelfie } = window.dk;
-    const selfie = await prepareSelfie(new ImageData(64, 48));
+    // A blank frame is not a photo the gate would pass: this is about the client.
+    const selfie = await prepareSelfie(new ImageData(64, 48), { checks: false });
     const r = await new FaceMatchClient({ endpoint: `${base}/ok` }).verify({ nik: '3171024503990001', selfie });
     return { r, b64: selfie.base64 };
   }, server.url);
