@@ -277,6 +277,44 @@ mod tests {
         assert!(out.width.max(out.height) < 300 && out.width.max(out.height) >= 64);
     }
 
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// The same file natively and in wasm, where the simd128 kernels run instead of the
+    /// portable ones (`cargo xtask test` runs this in both): an awkward size, resized, with
+    /// transparency, through the size search.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn output_is_the_same_on_every_target() {
+        let (w, h) = (333, 217);
+        let mut rgba = noisy(w, h);
+        for (i, a) in rgba.iter_mut().skip(3).step_by(4).enumerate() {
+            *a = if i % 7 == 0 { (i % 256) as u8 } else { 255 };
+        }
+        let opts = SelfieOptions {
+            max_dimension: 150,
+            max_bytes: 10_000,
+            quality: 1.0,
+            checks: None,
+            ..Default::default()
+        };
+        let s = Selfie::from_rgba(w, h, &rgba, &opts, &mut ()).unwrap();
+        let m = *s.metrics();
+        let out = s.encode(&mut ()).unwrap();
+        assert_eq!((out.width, out.height), (150, 98));
+        assert_eq!(
+            (
+                fnv1a(&out.bytes),
+                out.bytes.len(),
+                (m.sharpness * 1e6) as i64
+            ),
+            (11_827_402_698_693_003_562, 9021, 857_029)
+        );
+    }
+
     /// Records the stages in order.
     struct Recorder(Vec<Stage>);
     impl Probe for Recorder {

@@ -295,7 +295,7 @@ const CHROMA_QUANT: [u16; 64] = [
 ];
 
 /// Natural index of the k-th coefficient in zigzag order (Figure A.6).
-const ZIGZAG: [u8; 64] = [
+pub(crate) const ZIGZAG: [u8; 64] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
     13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
@@ -351,28 +351,29 @@ impl QuantTable {
     }
 
     /// The quantized block in zigzag order, and which of its coefficients are not zero.
-    #[inline]
-    fn quantize_zigzag(&self, block: &Block) -> (Block, u64) {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let q = {
-            let mut q = [0i16; 64];
-            crate::simd::quantize(block, &self.bias, &self.inverse, &mut q);
-            q
-        };
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        allow(dead_code)
+    )]
+    pub fn zigzag_portable(&self, block: &Block) -> (Block, u64) {
         let q = self.quantize_portable(block);
         let mut z = [0i16; 64];
         for (k, &n) in ZIGZAG.iter().enumerate() {
-            z[k] = q[usize::from(n)];
+            z[k] = q[usize::from(n) & 63];
         }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let mask = crate::simd::nonzero_mask(&z);
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         let mask = z
             .iter()
             .enumerate()
             .fold(0u64, |m, (k, &v)| m | (u64::from(v != 0) << k));
         (z, mask)
+    }
+
+    #[inline]
+    fn quantize_zigzag(&self, block: &Block) -> (Block, u64) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return crate::simd::quantize_zigzag(block, &self.bias, &self.inverse);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        self.zigzag_portable(block)
     }
 }
 

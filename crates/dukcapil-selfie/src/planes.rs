@@ -171,14 +171,15 @@ fn convert_row_pair(top: &[u8], bottom: &[u8], y0: usize, y1: usize, cy: usize, 
         let (Some(t), Some(b)) = (t.first_chunk(), b.first_chunk()) else {
             continue;
         };
-        convert_group(
-            &flatten_alpha(t),
-            &flatten_alpha(b),
-            &mut ytop,
-            &mut ybot,
-            &mut cb,
-            &mut cr,
-        );
+        // Frames are opaque: then no copy.
+        let (ft, fb);
+        let (t, b) = if opaque(t) && opaque(b) {
+            (t, b)
+        } else {
+            (ft, fb) = (flatten_alpha(t), flatten_alpha(b));
+            (&ft, &fb)
+        };
+        convert_group(t, b, &mut ytop, &mut ybot, &mut cb, &mut cr);
         let x = g * GROUP;
         img.y.row_mut(y0)[x..x + GROUP].copy_from_slice(&ytop);
         if y1 != y0 {
@@ -218,18 +219,15 @@ fn opaque(p: &[u8; GROUP * 4]) -> bool {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::simd::opaque;
 
-/// The group as opaque pixels.
-#[inline(always)]
+/// The group composited on white.
 fn flatten_alpha(p: &[u8; GROUP * 4]) -> [u8; GROUP * 4] {
     let mut out = *p;
-    if !opaque(p) {
-        for px in out.chunks_exact_mut(4) {
-            let a = px[3];
-            for c in &mut px[..3] {
-                *c = over_white(*c, a);
-            }
-            px[3] = 255;
+    for px in out.chunks_exact_mut(4) {
+        let a = px[3];
+        for c in &mut px[..3] {
+            *c = over_white(*c, a);
         }
+        px[3] = 255;
     }
     out
 }

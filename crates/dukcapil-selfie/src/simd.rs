@@ -412,13 +412,9 @@ pub(crate) fn fdct(data: &[u8], at: usize, stride: usize, out: &mut [i16; 64]) {
 // ---------------------------------------------------------------------------------------------
 // Quantization: `jpeg::QuantTable::quantize_zigzag`.
 
-/// Quantizes the block in natural order into `q`.
-pub(crate) fn quantize(
-    block: &[i16; 64],
-    bias: &[f32; 64],
-    inverse: &[f32; 64],
-    q: &mut [i16; 64],
-) {
+/// The block quantized, in natural order, as eight rows of eight i16.
+#[inline(always)]
+fn quantize_rows(block: &[i16; 64], bias: &[f32; 64], inverse: &[f32; 64]) -> [v128; 8] {
     let half = |c: v128, at: usize| {
         let a = i32x4_abs(c);
         let f = f32x4_mul(
@@ -427,18 +423,83 @@ pub(crate) fn quantize(
         );
         let v = i32x4_trunc_sat_f32x4(f);
         // Back to the coefficient's sign.
-        let neg = i32x4_lt(c, i32x4_splat(0));
-        v128_bitselect(i32x4_neg(v), v, neg)
+        v128_bitselect(i32x4_neg(v), v, i32x4_lt(c, i32x4_splat(0)))
     };
-    for i in (0..64).step_by(8) {
-        let c = load_i16x8(block, i);
-        let lo = half(i32x4_extend_low_i16x8(c), i);
-        let hi = half(i32x4_extend_high_i16x8(c), i + 4);
-        store_i16x8(q, i, i16x8_narrow_i32x4(lo, hi));
+    let mut rows = [i16x8_splat(0); 8];
+    for (r, row) in rows.iter_mut().enumerate() {
+        let c = load_i16x8(block, r * 8);
+        let lo = half(i32x4_extend_low_i16x8(c), r * 8);
+        let hi = half(i32x4_extend_high_i16x8(c), r * 8 + 4);
+        *row = i16x8_narrow_i32x4(lo, hi);
+    }
+    rows
+}
+
+/// For each 8 coefficients of the zigzag order, and each row of the natural order: which
+/// bytes of the row go where (`0x80`: none), for `i8x16_swizzle`; and which rows contribute.
+struct ZigzagMasks {
+    masks: [[[u8; 16]; 8]; 8],
+    rows: [u8; 8],
+}
+
+const ZIGZAG_MASKS: ZigzagMasks = {
+    let mut z = ZigzagMasks {
+        masks: [[[0x80; 16]; 8]; 8],
+        rows: [0; 8],
+    };
+    let mut k = 0;
+    while k < 64 {
+        let n = crate::jpeg::ZIGZAG[k] as usize;
+        let (out, lane, row, col) = (k / 8, k % 8, n / 8, n % 8);
+        z.masks[out][row][2 * lane] = (2 * col) as u8;
+        z.masks[out][row][2 * lane + 1] = (2 * col + 1) as u8;
+        z.rows[out] |= 1 << row;
+        k += 1;
+    }
+    z
+};
+
+/// `jpeg::QuantTable::zigzag_portable`: quantized, in zigzag order (each output vector
+/// gathered from the rows it draws on with byte shuffles), and which coefficients are not
+/// zero.
+pub(crate) fn quantize_zigzag(
+    block: &[i16; 64],
+    bias: &[f32; 64],
+    inverse: &[f32; 64],
+) -> ([i16; 64], u64) {
+    let rows = quantize_rows(block, bias, inverse);
+    let mut z = [0i16; 64];
+    let mut mask = 0u64;
+    let zero = i16x8_splat(0);
+    for out in 0..8 {
+        let mut v = zero;
+        for (row, src) in rows.iter().enumerate() {
+            if ZIGZAG_MASKS.rows[out] & (1 << row) != 0 {
+                let m = &ZIGZAG_MASKS.masks[out][row];
+                v = v128_or(v, i8x16_swizzle(*src, load(m, 0)));
+            }
+        }
+        store_i16x8(&mut z, out * 8, v);
+        mask |= u64::from(i16x8_bitmask(i16x8_ne(v, zero))) << (out * 8);
+    }
+    (z, mask)
+}
+
+/// Quantizes the block in natural order into `q`.
+#[cfg(test)]
+pub(crate) fn quantize(
+    block: &[i16; 64],
+    bias: &[f32; 64],
+    inverse: &[f32; 64],
+    q: &mut [i16; 64],
+) {
+    for (r, row) in quantize_rows(block, bias, inverse).iter().enumerate() {
+        store_i16x8(q, r * 8, *row);
     }
 }
 
 /// Which of the 64 coefficients are not zero, one bit each.
+#[cfg(test)]
 pub(crate) fn nonzero_mask(z: &[i16; 64]) -> u64 {
     let zero = i16x8_splat(0);
     let mut mask = 0u64;
@@ -575,6 +636,8 @@ mod tests {
                     .enumerate()
                     .fold(0, |m, (i, &v)| m | (u64::from(v != 0) << i));
                 assert_eq!(nonzero_mask(&q), expected);
+                let (z, mask) = quantize_zigzag(&got, &t.bias, &t.inverse);
+                assert_eq!((z, mask), t.zigzag_portable(&got), "zigzag q{quality}");
             }
         }
     }

@@ -324,6 +324,17 @@ struct FileFacts {
     jpeg: Option<(u32, u32, u8)>,
 }
 
+impl FileFacts {
+    /// The error when the browser cannot decode the file.
+    fn broken(&self) -> SelfieError {
+        if self.known {
+            SelfieError::Corrupt
+        } else {
+            SelfieError::UnsupportedFormat
+        }
+    }
+}
+
 /// Decodes an image file with the browser, drawn at the output size: JPEG and PNG as well as
 /// WebP, AVIF, GIF, BMP and HEIC where the browser has a decoder.
 ///
@@ -333,14 +344,17 @@ struct FileFacts {
 /// EXIF orientation through the frame's `rotation`, which `drawImage` honours. Otherwise an
 /// `<img>` (windows) or `createImageBitmap` (workers), which both apply EXIF orientation
 /// themselves.
-async fn browser_decode(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) -> Res<ImageData> {
-    let broken = if facts.known {
-        SelfieError::Corrupt
-    } else {
-        SelfieError::UnsupportedFormat
-    };
-    if let Some(pixels) = image_decoder(blob, facts, opts, broken).await? {
-        return Ok(pixels);
+async fn browser_decode(
+    blob: &Blob,
+    facts: &FileFacts,
+    started: Option<Started>,
+    opts: &SelfieOptions,
+) -> Res<ImageData> {
+    let broken = facts.broken();
+    if let Some(started) = started {
+        if let Some(pixels) = started.finish(facts, opts).await? {
+            return Ok(pixels);
+        }
     }
     let scaled = |src: &JsValue, w: u32, h: u32| -> Res<ImageData> {
         opts.limits.check_dimensions(w, h)?;
@@ -365,44 +379,57 @@ async fn browser_decode(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) ->
     out
 }
 
-/// The `ImageDecoder` path; `Ok(None)` where the browser has none, does not take this type,
-/// or would not orient the picture.
-async fn image_decoder(
-    blob: &Blob,
-    facts: &FileFacts,
-    opts: &SelfieOptions,
-    broken: SelfieError,
-) -> Res<Option<ImageData>> {
-    if !Reflect::has(&js_sys::global(), &"ImageDecoder".into()).unwrap_or(false) {
-        return Ok(None);
+/// An `ImageDecoder` at work (off the main thread) on a file.
+struct Started {
+    decoder: ImageDecoder,
+    decoding: Promise,
+}
+
+impl Started {
+    /// Starts decoding `blob`, where the browser has an `ImageDecoder` that takes its type;
+    /// a JPEG at the smallest DCT scale that covers the output.
+    async fn new(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) -> Option<Started> {
+        if !Reflect::has(&js_sys::global(), &"ImageDecoder".into()).unwrap_or(false) {
+            return None;
+        }
+        let supported = JsFuture::from(ImageDecoder::is_type_supported(facts.mime).ok()?).await;
+        if supported.ok()? != JsValue::TRUE {
+            return None;
+        }
+        let init = Object::new();
+        js::set(&init, "data", blob.stream());
+        js::set(&init, "type", facts.mime);
+        if let Some((w, h, _)) = facts.jpeg {
+            let (dw, dh) = jpeg_decode_size(w, h, opts.max_dimension);
+            js::set(&init, "desiredWidth", dw);
+            js::set(&init, "desiredHeight", dh);
+        }
+        let decoder = ImageDecoder::new(&init).ok()?;
+        match decoder.decode() {
+            Ok(decoding) => Some(Started { decoder, decoding }),
+            Err(_) => {
+                decoder.close();
+                None
+            }
+        }
     }
-    let supported = match ImageDecoder::is_type_supported(facts.mime) {
-        Ok(p) => JsFuture::from(p).await.ok(),
-        Err(_) => None,
-    };
-    if supported != Some(JsValue::TRUE) {
-        return Ok(None);
+
+    /// The decoded picture drawn at the output size; `Ok(None)` where the browser would not
+    /// orient it (then `<img>` must).
+    async fn finish(self, facts: &FileFacts, opts: &SelfieOptions) -> Res<Option<ImageData>> {
+        let decoded = JsFuture::from(self.decoding).await;
+        self.decoder.close();
+        let frame: VideoFrame =
+            js::get(&decoded.fails_as(facts.broken())?, "image").unchecked_into();
+        let out = draw_frame(&frame, facts, opts, facts.broken());
+        frame.close_frame();
+        out
     }
-    let init = Object::new();
-    js::set(&init, "data", blob.stream());
-    js::set(&init, "type", facts.mime);
-    if let Some((w, h, _)) = facts.jpeg {
-        let (dw, dh) = jpeg_decode_size(w, h, opts.max_dimension);
-        js::set(&init, "desiredWidth", dw);
-        js::set(&init, "desiredHeight", dh);
+
+    /// Stops decoding a file we will not use.
+    fn cancel(self) {
+        self.decoder.close();
     }
-    let Ok(decoder) = ImageDecoder::new(&init) else {
-        return Ok(None);
-    };
-    let decoded = match decoder.decode() {
-        Ok(p) => JsFuture::from(p).await,
-        Err(e) => Err(e),
-    };
-    decoder.close();
-    let frame: VideoFrame = js::get(&decoded.fails_as(broken)?, "image").unchecked_into();
-    let out = draw_frame(&frame, facts, opts, broken);
-    frame.close_frame();
-    out
 }
 
 /// Draws a decoded frame at the output size, oriented.
@@ -433,9 +460,9 @@ fn draw_frame(
     draw(frame, tw, th, FILE_SMOOTHING, broken).map(Some)
 }
 
-/// How much of a file is read first: enough for a JPEG's markers up to its first scan
-/// (EXIF included) or a PNG's IHDR; `inspect` asks for more when a JPEG needs it.
-const HEAD_BYTES: u64 = 256 * 1024;
+/// How much of a file is read first: enough for a JPEG's markers up to its first scan (EXIF
+/// included) in most files, or a PNG's IHDR; `inspect` asks for more when a JPEG needs it.
+const HEAD_BYTES: u64 = 64 * 1024;
 /// A JPEG whose markers need more than this before the first scan is refused.
 const MAX_HEAD_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -493,18 +520,26 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> 
             orientation,
             scan_start,
         } => {
+            let facts = FileFacts {
+                mime: "image/jpeg",
+                known: true,
+                jpeg: Some((width, height, orientation)),
+            };
+            // The decoder starts now, off the main thread, while we look for the end marker.
+            let started = Started::new(blob, &facts, opts).await;
             let mut end = EndMarkerSearch::new(scan_start, len);
             while let Some(r) = end.next_read() {
                 end.feed(&blob_range(blob, r.start, r.end).await?);
             }
             if !end.found() {
+                if let Some(s) = started {
+                    s.cancel();
+                }
                 return Err(SelfieError::Truncated.into());
             }
-            FileFacts {
-                mime: "image/jpeg",
-                known: true,
-                jpeg: Some((width, height, orientation)),
-            }
+            watch.lap("decode");
+            let pixels = browser_decode(blob, &facts, started, opts).await?;
+            return Ok(Decoded::Drawn(pixels));
         }
         FilePlan::Png { .. } => FileFacts {
             mime: "image/png",
@@ -519,7 +554,10 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> 
         FilePlan::ReadMore(_) => return Err(SelfieError::Corrupt.into()),
     };
     watch.lap("decode");
-    Ok(Decoded::Drawn(browser_decode(blob, &facts, opts).await?))
+    let started = Started::new(blob, &facts, opts).await;
+    Ok(Decoded::Drawn(
+        browser_decode(blob, &facts, started, opts).await?,
+    ))
 }
 
 /// Pixels, or a PDF, from any source `prepareSelfie` takes.

@@ -9,13 +9,12 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// fast_image_resize always compiles wasm SIMD kernels, and the JPEG encoder is much slower
-/// without SIMD. Per build rather than in .cargo/config.toml, so the Worker's build is
-/// untouched.
+/// dukcapil-selfie's pixel kernels are written for wasm SIMD (its `simd` module). Per build
+/// rather than in .cargo/config.toml, so the Worker's build is untouched.
 const SIMD: &str = "-Ctarget-feature=+simd128";
-/// The workspace profile is opt-level "s"; the pixel kernels get 3 (measured: crate README).
-/// jpeg-encoder's generic encoder is instantiated in dukcapil-selfie, so that one too.
-const HOT_CRATES: &[&str] = &["fast_image_resize", "jpeg-encoder", "dukcapil-selfie"];
+/// The workspace profile is opt-level "s"; the crate with the pixel kernels gets 3
+/// (measured: crate README).
+const HOT_CRATES: &[&str] = &["dukcapil-selfie"];
 /// Measured: see the crate README ("Build choices"). `--converge` repeats the passes until
 /// the size stops falling: −0.2 to −0.4 KB gz for about 2 s more.
 const WASM_OPT_LEVEL: &str = "-Oz";
