@@ -88,21 +88,13 @@ impl Selfie {
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
-        opts.validate()?;
-        if width == 0 || height == 0 {
-            return Err(SelfieError::InvalidFrame);
-        }
-        opts.limits.check_dimensions(width, height)?;
-        let pixels = u64::from(width) * u64::from(height);
-        if Some(rgba.len() as u64) != pixels.checked_mul(4) {
-            return Err(SelfieError::InvalidFrame);
-        }
-        Selfie::from_scaled(width, height, rgba, (width, height), opts, probe)
+        Selfie::from_decoded(width, height, rgba, (width, height), opts, probe)
     }
 
-    /// Like `from_rgba`, for pixels a decoder already scaled down from `full` (whose numbers
-    /// give the output's exact aspect ratio).
-    pub(crate) fn from_scaled(
+    /// Like [`from_rgba`](Selfie::from_rgba), for pixels a decoder already scaled down (DCT
+    /// scaling) from a `full.0 × full.1` image: the output's size and exact aspect ratio come
+    /// from those numbers, and the limits apply to them.
+    pub fn from_decoded(
         width: u32,
         height: u32,
         rgba: &[u8],
@@ -110,6 +102,15 @@ impl Selfie {
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
+        opts.validate()?;
+        if width == 0 || height == 0 || full.0 < width || full.1 < height {
+            return Err(SelfieError::InvalidFrame);
+        }
+        opts.limits.check_dimensions(full.0, full.1)?;
+        let pixels = u64::from(width) * u64::from(height);
+        if Some(rgba.len() as u64) != pixels.checked_mul(4) {
+            return Err(SelfieError::InvalidFrame);
+        }
         probe.stage(Stage::Convert);
         let source = Ycc420::from_rgba(rgba, width as usize, height as usize);
         let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
@@ -139,6 +140,19 @@ impl Selfie {
             Some(checks) => checks.judge(&self.metrics),
             None => Ok(()),
         }
+    }
+
+    /// The output-size picture in grey, as RGBA: for a host's face detector when it has no
+    /// pixels of its own at hand.
+    pub fn grey_rgba(&self) -> (Vec<u8>, u32, u32) {
+        let y = &self.resized.as_ref().unwrap_or(&self.source).y;
+        let mut out = Vec::with_capacity(y.width * y.height * 4);
+        for r in 0..y.height {
+            for &v in &y.data[r * y.stride..r * y.stride + y.width] {
+                out.extend_from_slice(&[v, v, v, 255]);
+            }
+        }
+        (out, y.width as u32, y.height as u32)
     }
 
     /// Whether the options ask for a face detector to be consulted.

@@ -429,16 +429,19 @@ const CHROMA_AC: HuffSpec = HuffSpec {
 };
 
 /// Code and length for each symbol (Annex C), built at compile time.
-struct Codes {
-    code: [u16; 256],
-    len: [u8; 256],
+/// Code and length for each symbol in one word (`code << 5 | length`): one load per symbol.
+struct Codes([u32; 256]);
+
+impl Codes {
+    #[inline(always)]
+    fn get(&self, symbol: u8) -> (u32, u32) {
+        let e = self.0[usize::from(symbol)];
+        (e >> 5, e & 31)
+    }
 }
 
 const fn build_codes(spec: &HuffSpec) -> Codes {
-    let mut c = Codes {
-        code: [0; 256],
-        len: [0; 256],
-    };
+    let mut c = Codes([0; 256]);
     let mut code: u16 = 0;
     let mut k = 0;
     let mut l = 0;
@@ -446,8 +449,7 @@ const fn build_codes(spec: &HuffSpec) -> Codes {
         let mut n = 0;
         while n < spec.bits[l] {
             let symbol = spec.values[k] as usize;
-            c.code[symbol] = code;
-            c.len[symbol] = (l + 1) as u8;
+            c.0[symbol] = (code as u32) << 5 | (l as u32 + 1);
             code += 1;
             k += 1;
             n += 1;
@@ -542,12 +544,8 @@ fn category(v: i32) -> (u32, u32) {
 
 #[inline(always)]
 fn put_symbol(w: &mut BitWriter, codes: &Codes, symbol: u8, extra: u32, extra_len: u32) {
-    let s = usize::from(symbol);
-    let len = u32::from(codes.len[s]);
-    w.put(
-        (u32::from(codes.code[s]) << extra_len) | extra,
-        len + extra_len,
-    );
+    let (code, len) = codes.get(symbol);
+    w.put((code << extra_len) | extra, len + extra_len);
 }
 
 /// Huffman-codes one quantized block in zigzag order; `nonzero` has a bit set for each
@@ -682,23 +680,12 @@ mod tests {
     #[test]
     fn standard_codes_are_canonical() {
         // Spot checks from Annex K, Table K.3 and K.5.
-        assert_eq!((LUMA_CODES.dc.code[0], LUMA_CODES.dc.len[0]), (0b00, 2));
-        assert_eq!(
-            (LUMA_CODES.dc.code[11], LUMA_CODES.dc.len[11]),
-            (0b1_1111_1110, 9)
-        );
-        assert_eq!(
-            (LUMA_CODES.ac.code[0x00], LUMA_CODES.ac.len[0x00]),
-            (0b1010, 4)
-        );
-        assert_eq!(
-            (LUMA_CODES.ac.code[0xF0], LUMA_CODES.ac.len[0xF0]),
-            (0x7F9, 11)
-        );
-        assert_eq!(
-            (CHROMA_CODES.ac.code[0x00], CHROMA_CODES.ac.len[0x00]),
-            (0b00, 2)
-        );
+        assert_eq!(LUMA_CODES.dc.get(0), (0b00, 2));
+        assert_eq!(LUMA_CODES.dc.get(11), (0b1_1111_1110, 9));
+        assert_eq!(LUMA_CODES.ac.get(0x00), (0b1010, 4));
+        assert_eq!(LUMA_CODES.ac.get(0xF0), (0x7F9, 11));
+        assert_eq!(LUMA_CODES.ac.get(0xFA), (0xFFFE, 16));
+        assert_eq!(CHROMA_CODES.ac.get(0x00), (0b00, 2));
     }
 
     #[test]

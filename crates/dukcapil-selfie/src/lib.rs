@@ -253,7 +253,7 @@ fn from_decoded(d: decode::Decoded, opts: &SelfieOptions) -> Result<PreparedSelf
     } else {
         orient::apply_orientation(&d.rgba, d.width, d.height, d.orientation)
     };
-    let selfie = Selfie::from_scaled(w, h, &rgba, full, opts, &mut ())?;
+    let selfie = Selfie::from_decoded(w, h, &rgba, full, opts, &mut ())?;
     selfie.check()?;
     selfie.encode(&mut ())
 }

@@ -222,24 +222,25 @@ pub(crate) fn vertical_row(
     }
 }
 
-/// `resample::transpose_portable`, 16×16 bytes at a time: four rounds of interleaving row
-/// `k` with row `k + 8` turn the block's row and column indices into each other, one bit per
-/// round.
+/// `resample::transpose_portable`, in tiles of 8 rows × 16 columns: three rounds of
+/// interleaving row `k` with row `k + 4` turn (row, column) bits into each other, after which
+/// each vector holds two columns of 8 bytes (two rows of the result). Eight rows at a time
+/// keep every value in a register (sixteen rows would not).
 pub(crate) fn transpose(src: &Plane) -> Plane {
     let mut dst = Plane::padded(src.height, src.width, 16);
-    for by in (0..src.padded_height).step_by(16) {
+    for by in (0..src.padded_height).step_by(8) {
         for bx in (0..src.padded_width).step_by(16) {
-            let mut r = [i8x16_splat(0); 16];
+            let mut r = [i8x16_splat(0); 8];
             for (k, row) in r.iter_mut().enumerate() {
                 *row = load(&src.data, (by + k) * src.stride + bx);
             }
-            for _ in 0..4 {
+            for _ in 0..3 {
                 let x = r;
-                for k in 0..8 {
+                for k in 0..4 {
                     r[2 * k] =
                         i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
                             x[k],
-                            x[k + 8],
+                            x[k + 4],
                         );
                     r[2 * k + 1] = i8x16_shuffle::<
                         8,
@@ -258,11 +259,17 @@ pub(crate) fn transpose(src: &Plane) -> Plane {
                         30,
                         15,
                         31,
-                    >(x[k], x[k + 8]);
+                    >(x[k], x[k + 4]);
                 }
             }
-            for (k, row) in r.iter().enumerate() {
-                store(&mut dst.data, (bx + k) * dst.stride + by, *row);
+            // Vector j holds result rows (columns of the tile) 2j and 2j + 1.
+            for (j, v) in r.iter().enumerate() {
+                store8(&mut dst.data, (bx + 2 * j) * dst.stride + by, *v);
+                store8(
+                    &mut dst.data,
+                    (bx + 2 * j + 1) * dst.stride + by,
+                    i64x2_shuffle::<1, 1>(*v, *v),
+                );
             }
         }
     }

@@ -216,3 +216,46 @@ fn phone_photo_and_camera_frame() {
         decode_output(&out);
     }
 }
+
+/// Our encoder against `jpeg-encoder` (the crate it replaced) on the same pixels, at the same
+/// quality and sampling: as close to the source, and about as small.
+#[test]
+fn our_encoder_matches_jpeg_encoder() {
+    let photo: &[u8] = include_bytes!("../../../tests/fixtures/frame_1080.png");
+    let src = decode_png_rgb(photo);
+    let rgba = rgb_to_rgba(&src.data);
+    let opts = SelfieOptions {
+        max_dimension: 1920,
+        checks: None,
+        ..Default::default()
+    };
+    let ours = prepare_from_rgba(src.width, src.height, &rgba, &opts).unwrap();
+    let mut theirs = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut theirs, 85);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
+    enc.encode(
+        &rgba,
+        src.width as u16,
+        src.height as u16,
+        jpeg_encoder::ColorType::Rgba,
+    )
+    .unwrap();
+    let reference: Vec<f64> = src.data.iter().map(|&v| f64::from(v)).collect();
+    let ours_db = psnr(&reference, &decode_output(&ours).data);
+    let theirs_db = psnr(
+        &reference,
+        &jpeg_decoder::Decoder::new(&theirs[..]).decode().unwrap(),
+    );
+    let ratio = ours.bytes.len() as f64 / theirs.len() as f64;
+    println!(
+        "frame 1920×1080 q85: ours {ours_db:.2} dB {} B, jpeg-encoder {theirs_db:.2} dB {} B",
+        ours.bytes.len(),
+        theirs.len()
+    );
+    assert!(
+        ours_db > theirs_db - 0.2,
+        "{ours_db:.2} vs {theirs_db:.2} dB"
+    );
+    assert!((0.95..=1.05).contains(&ratio), "size ratio {ratio:.3}");
+}

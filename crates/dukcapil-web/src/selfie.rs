@@ -75,6 +75,13 @@ extern "C" {
     /// apply EXIF orientation to decoded frames.
     #[wasm_bindgen(method, getter)]
     fn rotation(this: &VideoFrame) -> JsValue;
+    /// Mirrored (EXIF orientations 2, 4, 5, 7); `undefined` as `rotation`.
+    #[wasm_bindgen(method, getter)]
+    fn flip(this: &VideoFrame) -> JsValue;
+    #[wasm_bindgen(method, catch, js_name = allocationSize)]
+    fn allocation_size(this: &VideoFrame, options: &Object) -> Result<f64, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = copyTo)]
+    fn copy_to(this: &VideoFrame, dest: &Uint8Array, options: &Object) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, js_name = close)]
     fn close_frame(this: &VideoFrame);
 }
@@ -344,16 +351,11 @@ impl FileFacts {
 /// EXIF orientation through the frame's `rotation`, which `drawImage` honours. Otherwise an
 /// `<img>` (windows) or `createImageBitmap` (workers), which both apply EXIF orientation
 /// themselves.
-async fn browser_decode(
-    blob: &Blob,
-    facts: &FileFacts,
-    started: Option<Started>,
-    opts: &SelfieOptions,
-) -> Res<ImageData> {
+async fn browser_decode(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) -> Res<Decoded> {
     let broken = facts.broken();
-    if let Some(started) = started {
-        if let Some(pixels) = started.finish(facts, opts).await? {
-            return Ok(pixels);
+    if let Some(started) = Started::new(blob, facts, opts).await {
+        if let Some(decoded) = started.finish(facts, opts).await? {
+            return Ok(decoded);
         }
     }
     let scaled = |src: &JsValue, w: u32, h: u32| -> Res<ImageData> {
@@ -366,7 +368,7 @@ async fn browser_decode(
     };
     if let Some(loaded) = load_image(blob).await {
         let img = loaded.fails_as(broken)?;
-        return scaled(&img, img.natural_width(), img.natural_height());
+        return scaled(&img, img.natural_width(), img.natural_height()).map(Decoded::Drawn);
     }
     // Workers without ImageDecoder: no <img>, so a full-size decode.
     let bitmap = match create_image_bitmap(blob) {
@@ -376,7 +378,7 @@ async fn browser_decode(
     let b: ImageBitmap = bitmap.fails_as(broken)?.unchecked_into();
     let out = scaled(&b, b.width(), b.height());
     b.close();
-    out
+    out.map(Decoded::Drawn)
 }
 
 /// An `ImageDecoder` at work (off the main thread) on a file.
@@ -414,22 +416,49 @@ impl Started {
         }
     }
 
-    /// The decoded picture drawn at the output size; `Ok(None)` where the browser would not
+    /// The decoded picture: its pixels copied as they are (the resize is ours), or, when it
+    /// must be turned, drawn turned at the output size; `Ok(None)` where the browser would not
     /// orient it (then `<img>` must).
-    async fn finish(self, facts: &FileFacts, opts: &SelfieOptions) -> Res<Option<ImageData>> {
+    async fn finish(self, facts: &FileFacts, opts: &SelfieOptions) -> Res<Option<Decoded>> {
         let decoded = JsFuture::from(self.decoding).await;
         self.decoder.close();
         let frame: VideoFrame =
             js::get(&decoded.fails_as(facts.broken())?, "image").unchecked_into();
-        let out = draw_frame(&frame, facts, opts, facts.broken());
+        let upright = frame.rotation().as_f64() == Some(0.0) && frame.flip() != JsValue::TRUE;
+        let out = match facts.jpeg {
+            Some((w, h, orientation)) if upright || orientation == 1 => {
+                copy_frame(&frame, (w, h), facts).await
+            }
+            _ => draw_frame(&frame, facts, opts).map(|d| d.map(Decoded::Drawn)),
+        };
         frame.close_frame();
         out
     }
+}
 
-    /// Stops decoding a file we will not use.
-    fn cancel(self) {
-        self.decoder.close();
+/// The pixels of an upright decoded JPEG, as RGBA in wasm memory: `copyTo` measured faster
+/// than drawing the frame and reading the canvas back (crate README).
+async fn copy_frame(
+    frame: &VideoFrame,
+    full: (u32, u32),
+    facts: &FileFacts,
+) -> Res<Option<Decoded>> {
+    let (width, height) = (frame.display_width(), frame.display_height());
+    let format = Object::new();
+    js::set(&format, "format", "RGBA");
+    let size = frame.allocation_size(&format).fails_as(facts.broken())?;
+    if size != f64::from(width) * f64::from(height) * 4.0 {
+        return Ok(None);
     }
+    let buffer = Uint8Array::new_with_length(size as u32);
+    let copied = frame.copy_to(&buffer, &format).fails_as(facts.broken())?;
+    JsFuture::from(copied).await.fails_as(facts.broken())?;
+    Ok(Some(Decoded::Copied {
+        rgba: buffer.to_vec(),
+        width,
+        height,
+        full,
+    }))
 }
 
 /// Draws a decoded frame at the output size, oriented.
@@ -437,8 +466,8 @@ fn draw_frame(
     frame: &VideoFrame,
     facts: &FileFacts,
     opts: &SelfieOptions,
-    broken: SelfieError,
 ) -> Res<Option<ImageData>> {
+    let broken = facts.broken();
     let rotation = frame.rotation();
     let (w, h) = match facts.jpeg {
         // A browser whose frames ignore EXIF orientation: let `<img>` do it instead.
@@ -494,6 +523,14 @@ enum Decoded {
     /// Pixels the browser drew for us (a decoded file, a video frame, a canvas): decoding
     /// and drawing took a task of their own, so the work on them starts another.
     Drawn(ImageData),
+    /// A decoded JPEG's pixels as they came from the decoder, at its reduced DCT scale, and
+    /// the file's declared size (which the output's size comes from).
+    Copied {
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        full: (u32, u32),
+    },
 }
 
 /// An image file, as a Blob. Only its head is read (and a JPEG's end marker looked for);
@@ -520,26 +557,19 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> 
             orientation,
             scan_start,
         } => {
-            let facts = FileFacts {
-                mime: "image/jpeg",
-                known: true,
-                jpeg: Some((width, height, orientation)),
-            };
-            // The decoder starts now, off the main thread, while we look for the end marker.
-            let started = Started::new(blob, &facts, opts).await;
+            // Before the decoder starts: its reading of the file slows ours (measured).
             let mut end = EndMarkerSearch::new(scan_start, len);
             while let Some(r) = end.next_read() {
                 end.feed(&blob_range(blob, r.start, r.end).await?);
             }
             if !end.found() {
-                if let Some(s) = started {
-                    s.cancel();
-                }
                 return Err(SelfieError::Truncated.into());
             }
-            watch.lap("decode");
-            let pixels = browser_decode(blob, &facts, started, opts).await?;
-            return Ok(Decoded::Drawn(pixels));
+            FileFacts {
+                mime: "image/jpeg",
+                known: true,
+                jpeg: Some((width, height, orientation)),
+            }
         }
         FilePlan::Png { .. } => FileFacts {
             mime: "image/png",
@@ -554,10 +584,7 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> 
         FilePlan::ReadMore(_) => return Err(SelfieError::Corrupt.into()),
     };
     watch.lap("decode");
-    let started = Started::new(blob, &facts, opts).await;
-    Ok(Decoded::Drawn(
-        browser_decode(blob, &facts, started, opts).await?,
-    ))
+    browser_decode(blob, &facts, opts).await
 }
 
 /// Pixels, or a PDF, from any source `prepareSelfie` takes.
@@ -593,6 +620,10 @@ async fn decode(source: &JsValue, opts: &SelfieOptions, watch: &mut Stopwatch) -
     Ok(Decoded::Drawn(pixels))
 }
 
+fn has_face_detector() -> bool {
+    js::get(&js_sys::global(), "FaceDetector").is_function()
+}
+
 /// How many faces the browser's `FaceDetector` (Shape Detection API) finds, or `None` where
 /// there is none or it fails: the detector is a help, never a requirement.
 async fn count_faces(pixels: &ImageData) -> Option<u32> {
@@ -616,30 +647,55 @@ async fn count_faces(pixels: &ImageData) -> Option<u32> {
     faces.dyn_ref::<Array>().map(|a| a.length())
 }
 
-/// The gate and the encoder, on pixels. `fresh_task`: start with a task of our own.
+/// The gate and the encoder, on decoded pixels (not a PDF).
 async fn gate_and_encode(
-    pixels: &ImageData,
-    fresh_task: bool,
+    decoded: Decoded,
     opts: &SelfieOptions,
     watch: &mut Stopwatch,
 ) -> Res<PreparedSelfie> {
-    if fresh_task {
+    // The caller's own ImageData is read at once; anything the browser decoded or drew
+    // for us took a task of its own, so the work on it starts another.
+    if !matches!(decoded, Decoded::Given(_)) {
         watch.lap("yield");
         yield_to_event_loop().await;
     }
     watch.lap("copy");
-    let rgba = pixels.data();
-    let mut selfie = Selfie::from_rgba(pixels.width(), pixels.height(), &rgba, opts, watch)?;
-    drop(rgba);
+    let (mut selfie, faces_from) = match decoded {
+        Decoded::Given(pixels) | Decoded::Drawn(pixels) => {
+            let rgba = pixels.data();
+            let s = Selfie::from_rgba(pixels.width(), pixels.height(), &rgba, opts, watch)?;
+            (s, Some(pixels))
+        }
+        Decoded::Copied {
+            rgba,
+            width,
+            height,
+            full,
+        } => {
+            let s = Selfie::from_decoded(width, height, &rgba, full, opts, watch)?;
+            (s, None)
+        }
+        Decoded::Pdf(_) => return Err(SelfieError::Internal.into()),
+    };
     let refused = |error: SelfieError, selfie: &Selfie| Failure {
         error,
         cause: JsValue::UNDEFINED,
         metrics: Some(*selfie.metrics()),
     };
     selfie.check().map_err(|e| refused(e, &selfie))?;
-    if selfie.wants_faces() {
+    if selfie.wants_faces() && has_face_detector() {
         watch.lap("faces");
-        if let Some(n) = count_faces(pixels).await {
+        // A decoded file copied straight into wasm has no ImageData: the output in grey.
+        let pixels = match faces_from {
+            Some(p) => p,
+            None => {
+                let (grey, w, h) = selfie.grey_rgba();
+                let copy = js_sys::Uint8ClampedArray::from(&grey[..]);
+                ImageData::new_with_js_u8_clamped_array_and_sh(&copy, w, h)
+                    .fails_as(SelfieError::Internal)?
+            }
+        };
+        if let Some(n) = count_faces(&pixels).await {
             selfie.check_faces(n).map_err(|e| refused(e, &selfie))?;
         }
     }
@@ -654,8 +710,7 @@ async fn prepare(source: JsValue, options: JsValue) -> Res<JsValue> {
     watch.lap("decode");
     let out = match decode(&source, &opts, &mut watch).await? {
         Decoded::Pdf(pdf) => pdf,
-        Decoded::Given(pixels) => gate_and_encode(&pixels, false, &opts, &mut watch).await?,
-        Decoded::Drawn(pixels) => gate_and_encode(&pixels, true, &opts, &mut watch).await?,
+        decoded => gate_and_encode(decoded, &opts, &mut watch).await?,
     };
     watch.lap("base64");
     let result = prepared_to_js(&out);

@@ -245,9 +245,17 @@ async fn the_gate_refuses_dark_bright_and_blurred_photos_with_its_measures() {
     assert!(get(&err, "metrics").is_null());
 }
 
-/// Installs a `FaceDetector` that finds `faces` faces (or throws, for -1), runs `body`, and
-/// removes it again.
+/// Installs a `FaceDetector` that finds `faces` faces (or throws, for -1), prepares a frame
+/// with it, and removes it again.
 async fn with_face_detector(faces: i32, options: JsValue) -> Result<JsValue, JsValue> {
+    with_face_detector_on(image_data(640, 480).into(), faces, options).await
+}
+
+async fn with_face_detector_on(
+    source: JsValue,
+    faces: i32,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
     let install = js_sys::Function::new_with_args(
         "n",
         "globalThis.__detections = 0;
@@ -262,7 +270,7 @@ async fn with_face_detector(faces: i32, options: JsValue) -> Result<JsValue, JsV
          };",
     );
     install.call1(&JsValue::NULL, &faces.into()).unwrap();
-    let out = prepare(image_data(640, 480), options).await;
+    let out = prepare(source, options).await;
     Reflect::delete_property(&js_sys::global(), &"FaceDetector".into()).unwrap();
     out
 }
@@ -285,6 +293,13 @@ async fn a_face_detector_is_asked_where_there_is_one() {
         assert_error(&err, "SelfieError", code);
         assert_eq!(num(&get(&err, "metrics"), "faces"), f64::from(faces));
     }
+    // A photo file, whose decoded pixels go straight into wasm: asked all the same.
+    let jpeg = encoded(800, 600, "image/jpeg").await;
+    let err = with_face_detector_on(jpeg.into(), 2, JsValue::UNDEFINED)
+        .await
+        .unwrap_err();
+    assert_error(&err, "SelfieError", "SELFIE_MULTIPLE_FACES");
+    assert_eq!(detections(), 1.0);
     // A detector that fails is no detector: never required.
     let out = with_face_detector(-1, JsValue::UNDEFINED).await.unwrap();
     assert!(get(&get(&out, "metrics"), "faces").is_null());
