@@ -565,7 +565,7 @@ fn encode_block(w: &mut BitWriter, z: &Block, nonzero: u64, prev_dc: i32, codes:
             run -= 16;
         }
         // Baseline allows 10-bit AC values; rounding can reach 1024 only at quality 100.
-        let (size, bits) = category(i32::from(z[k as usize]).clamp(-1023, 1023));
+        let (size, bits) = category(i32::from(z[(k & 63) as usize]).clamp(-1023, 1023));
         put_symbol(w, &codes.ac, ((run << 4) | size) as u8, bits, size);
         last = k;
     }

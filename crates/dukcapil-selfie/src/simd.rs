@@ -178,27 +178,38 @@ pub(crate) fn vertical_row(
     out: &mut [u8],
 ) {
     let round = i32x4_splat(1 << (crate::resample::PRECISION - 1));
-    // Pairs of weights with anything to add.
     // Pairs of rows with anything to add. A row with no weight may lie past the plane's
-    // last row, so it is never read: its partner stands in (times zero).
-    let pairs: Vec<(usize, usize, v128)> = weights
-        .chunks_exact(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] != 0 || w[1] != 0)
-        .map(|(i, w)| {
-            let (a, b) = (start + 2 * i, start + 2 * i + 1);
-            let (a, b) = match (w[0], w[1]) {
-                (0, _) => (b, b),
-                (_, 0) => (a, a),
-                _ => (a, b),
-            };
-            (a, b, i16x8(w[0], w[1], w[0], w[1], w[0], w[1], w[0], w[1]))
-        })
-        .collect();
+    // last row, so it is never read: its partner stands in (times zero). On the stack for
+    // the usual few taps (this runs once per output row).
+    let mut few = [(0usize, 0usize, i16x8_splat(0)); 16];
+    let mut many = Vec::new();
+    let mut n = 0;
+    for (i, w) in weights.chunks_exact(2).enumerate() {
+        let (a, b) = (start + 2 * i, start + 2 * i + 1);
+        let (a, b) = match (w[0], w[1]) {
+            (0, 0) => continue,
+            (0, _) => (b, b),
+            (_, 0) => (a, a),
+            _ => (a, b),
+        };
+        let pair = (a, b, i16x8(w[0], w[1], w[0], w[1], w[0], w[1], w[0], w[1]));
+        if n < few.len() {
+            few[n] = pair;
+        } else {
+            many.push(pair);
+        }
+        n += 1;
+    }
+    let pairs: &[(usize, usize, v128)] = if many.is_empty() {
+        &few[..n]
+    } else {
+        many.splice(0..0, few.iter().copied());
+        &many
+    };
     let mut x = 0;
     while x < width {
         let (mut a0, mut a1, mut a2, mut a3) = (round, round, round, round);
-        for &(a, b, w) in &pairs {
+        for &(a, b, w) in pairs {
             let r0 = load(src, a * stride + x);
             let r1 = load(src, b * stride + x);
             // Interleave the two rows' bytes: (r0[i], r1[i]) pairs, widened to i16.
@@ -277,66 +288,75 @@ pub(crate) fn transpose(src: &Plane) -> Plane {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward DCT: `jpeg::fdct`, on eight rows of two i32x4 halves.
+// Forward DCT: `jpeg::fdct_portable`, on eight rows of eight i16.
+//
+// Every product of the LL&M algorithm is rewritten as a two-term dot product, which
+// `i32x4_dot_i16x8` computes on interleaved lanes in i32 (as libjpeg-turbo's SSE2 `jfdctint`
+// does): e.g. `out2 = tmp12·c541 + tmp13·(c541 + c765)` for `z1 = (tmp12 + tmp13)·c541;
+// out2 = z1 + tmp13·c765`. The integers, and so the coefficients, are exactly the portable
+// version's. The sums stay within i16: 8-bit samples give at most ±4096 after pass 1 and
+// 8 × that in pass 2's largest sum, which is exactly −32768 at worst.
 
 use crate::jpeg::consts::*;
 
-#[derive(Clone, Copy)]
-struct Row(v128, v128);
-
+/// Lanes 0–3 and 4–7 of `a` and `b`, interleaved: pairs for `i32x4_dot_i16x8`.
 #[inline(always)]
-fn add(a: Row, b: Row) -> Row {
-    Row(i32x4_add(a.0, b.0), i32x4_add(a.1, b.1))
+fn pairs(a: v128, b: v128) -> (v128, v128) {
+    (
+        i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(a, b),
+        i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b),
+    )
+}
+
+/// `a·ka + b·kb` per lane, in i32 (low and high four lanes), from `pairs(a, b)`.
+#[inline(always)]
+fn dot((lo, hi): (v128, v128), ka: i32, kb: i32) -> (v128, v128) {
+    let (ka, kb) = (ka as i16, kb as i16);
+    let k = i16x8(ka, kb, ka, kb, ka, kb, ka, kb);
+    (i32x4_dot_i16x8(lo, k), i32x4_dot_i16x8(hi, k))
 }
 
 #[inline(always)]
-fn sub(a: Row, b: Row) -> Row {
-    Row(i32x4_sub(a.0, b.0), i32x4_sub(a.1, b.1))
+fn add32((a, b): (v128, v128), (c, d): (v128, v128)) -> (v128, v128) {
+    (i32x4_add(a, c), i32x4_add(b, d))
 }
 
+/// Right shift by `n` with rounding, back to eight i16.
 #[inline(always)]
-fn mul(a: Row, k: i32) -> Row {
-    let k = i32x4_splat(k);
-    Row(i32x4_mul(a.0, k), i32x4_mul(a.1, k))
-}
-
-#[inline(always)]
-fn descale(a: Row, n: u32) -> Row {
+fn descale_pack((lo, hi): (v128, v128), n: u32) -> v128 {
     let r = i32x4_splat(1 << (n - 1));
-    Row(
-        i32x4_shr(i32x4_add(a.0, r), n),
-        i32x4_shr(i32x4_add(a.1, r), n),
+    i16x8_narrow_i32x4(
+        i32x4_shr(i32x4_add(lo, r), n),
+        i32x4_shr(i32x4_add(hi, r), n),
     )
 }
 
 #[inline(always)]
-fn shl(a: Row, n: u32) -> Row {
-    Row(i32x4_shl(a.0, n), i32x4_shl(a.1, n))
-}
+fn dct_1d(d: [v128; 8], first_pass: bool) -> [v128; 8] {
+    let tmp0 = i16x8_add(d[0], d[7]);
+    let tmp7 = i16x8_sub(d[0], d[7]);
+    let tmp1 = i16x8_add(d[1], d[6]);
+    let tmp6 = i16x8_sub(d[1], d[6]);
+    let tmp2 = i16x8_add(d[2], d[5]);
+    let tmp5 = i16x8_sub(d[2], d[5]);
+    let tmp3 = i16x8_add(d[3], d[4]);
+    let tmp4 = i16x8_sub(d[3], d[4]);
 
-#[inline(always)]
-fn dct_1d(d: [Row; 8], first_pass: bool) -> [Row; 8] {
-    let tmp0 = add(d[0], d[7]);
-    let tmp7 = sub(d[0], d[7]);
-    let tmp1 = add(d[1], d[6]);
-    let tmp6 = sub(d[1], d[6]);
-    let tmp2 = add(d[2], d[5]);
-    let tmp5 = sub(d[2], d[5]);
-    let tmp3 = add(d[3], d[4]);
-    let tmp4 = sub(d[3], d[4]);
-    let tmp10 = add(tmp0, tmp3);
-    let tmp13 = sub(tmp0, tmp3);
-    let tmp11 = add(tmp1, tmp2);
-    let tmp12 = sub(tmp1, tmp2);
+    // Even part.
+    let tmp10 = i16x8_add(tmp0, tmp3);
+    let tmp13 = i16x8_sub(tmp0, tmp3);
+    let tmp11 = i16x8_add(tmp1, tmp2);
+    let tmp12 = i16x8_sub(tmp1, tmp2);
     let (out0, out4) = if first_pass {
         (
-            shl(add(tmp10, tmp11), PASS1_BITS),
-            shl(sub(tmp10, tmp11), PASS1_BITS),
+            i16x8_shl(i16x8_add(tmp10, tmp11), PASS1_BITS),
+            i16x8_shl(i16x8_sub(tmp10, tmp11), PASS1_BITS),
         )
     } else {
+        let r = i16x8_splat(1 << (PASS1_BITS - 1));
         (
-            descale(add(tmp10, tmp11), PASS1_BITS),
-            descale(sub(tmp10, tmp11), PASS1_BITS),
+            i16x8_shr(i16x8_add(i16x8_add(tmp10, tmp11), r), PASS1_BITS),
+            i16x8_shr(i16x8_add(i16x8_sub(tmp10, tmp11), r), PASS1_BITS),
         )
     };
     let shift = if first_pass {
@@ -344,75 +364,61 @@ fn dct_1d(d: [Row; 8], first_pass: bool) -> [Row; 8] {
     } else {
         CONST_BITS + PASS1_BITS
     };
-    let z1 = mul(add(tmp12, tmp13), FIX_0_541196100);
-    let out2 = descale(add(z1, mul(tmp13, FIX_0_765366865)), shift);
-    let out6 = descale(sub(z1, mul(tmp12, FIX_1_847759065)), shift);
-    let z1 = add(tmp4, tmp7);
-    let z2 = add(tmp5, tmp6);
-    let z3 = add(tmp4, tmp6);
-    let z4 = add(tmp5, tmp7);
-    let z5 = mul(add(z3, z4), FIX_1_175875602);
-    let tmp4 = mul(tmp4, FIX_0_298631336);
-    let tmp5 = mul(tmp5, FIX_2_053119869);
-    let tmp6 = mul(tmp6, FIX_3_072711026);
-    let tmp7 = mul(tmp7, FIX_1_501321110);
-    let z1 = mul(z1, -FIX_0_899976223);
-    let z2 = mul(z2, -FIX_2_562915447);
-    let z3 = add(mul(z3, -FIX_1_961570560), z5);
-    let z4 = add(mul(z4, -FIX_0_390180644), z5);
-    let out7 = descale(add(add(tmp4, z1), z3), shift);
-    let out5 = descale(add(add(tmp5, z2), z4), shift);
-    let out3 = descale(add(add(tmp6, z2), z3), shift);
-    let out1 = descale(add(add(tmp7, z1), z4), shift);
-    [out0, out1, out2, out3, out4, out5, out6, out7]
-}
+    let p = pairs(tmp12, tmp13);
+    let out2 = descale_pack(
+        dot(p, FIX_0_541196100, FIX_0_541196100 + FIX_0_765366865),
+        shift,
+    );
+    let out6 = descale_pack(
+        dot(p, FIX_0_541196100 - FIX_1_847759065, FIX_0_541196100),
+        shift,
+    );
 
-/// Transposes a 4×4 block of i32 lanes.
-#[inline(always)]
-fn transpose4(a: v128, b: v128, c: v128, d: v128) -> [v128; 4] {
-    let ab_lo = i32x4_shuffle::<0, 4, 1, 5>(a, b);
-    let ab_hi = i32x4_shuffle::<2, 6, 3, 7>(a, b);
-    let cd_lo = i32x4_shuffle::<0, 4, 1, 5>(c, d);
-    let cd_hi = i32x4_shuffle::<2, 6, 3, 7>(c, d);
+    // Odd part.
+    let z = pairs(i16x8_add(tmp4, tmp6), i16x8_add(tmp5, tmp7));
+    let z3 = dot(z, FIX_1_175875602 - FIX_1_961570560, FIX_1_175875602);
+    let z4 = dot(z, FIX_1_175875602, FIX_1_175875602 - FIX_0_390180644);
+    let p47 = pairs(tmp4, tmp7);
+    let p56 = pairs(tmp5, tmp6);
+    let out7 = dot(p47, FIX_0_298631336 - FIX_0_899976223, -FIX_0_899976223);
+    let out1 = dot(p47, -FIX_0_899976223, FIX_1_501321110 - FIX_0_899976223);
+    let out5 = dot(p56, FIX_2_053119869 - FIX_2_562915447, -FIX_2_562915447);
+    let out3 = dot(p56, -FIX_2_562915447, FIX_3_072711026 - FIX_2_562915447);
     [
-        i64x2_shuffle::<0, 2>(ab_lo, cd_lo),
-        i64x2_shuffle::<1, 3>(ab_lo, cd_lo),
-        i64x2_shuffle::<0, 2>(ab_hi, cd_hi),
-        i64x2_shuffle::<1, 3>(ab_hi, cd_hi),
+        out0,
+        descale_pack(add32(out1, z4), shift),
+        out2,
+        descale_pack(add32(out3, z3), shift),
+        out4,
+        descale_pack(add32(out5, z4), shift),
+        out6,
+        descale_pack(add32(out7, z3), shift),
     ]
 }
 
+/// Transposes 8×8 i16: three rounds of interleaving row `k` with row `k + 4`.
 #[inline(always)]
-fn transpose_block(m: [Row; 8]) -> [Row; 8] {
-    let tl = transpose4(m[0].0, m[1].0, m[2].0, m[3].0);
-    let tr = transpose4(m[0].1, m[1].1, m[2].1, m[3].1);
-    let bl = transpose4(m[4].0, m[5].0, m[6].0, m[7].0);
-    let br = transpose4(m[4].1, m[5].1, m[6].1, m[7].1);
-    [
-        Row(tl[0], bl[0]),
-        Row(tl[1], bl[1]),
-        Row(tl[2], bl[2]),
-        Row(tl[3], bl[3]),
-        Row(tr[0], br[0]),
-        Row(tr[1], br[1]),
-        Row(tr[2], br[2]),
-        Row(tr[3], br[3]),
-    ]
+fn transpose_block(mut r: [v128; 8]) -> [v128; 8] {
+    for _ in 0..3 {
+        let x = r;
+        for k in 0..4 {
+            (r[2 * k], r[2 * k + 1]) = pairs(x[k], x[k + 4]);
+        }
+    }
+    r
 }
 
-/// `jpeg::fdct`, vectorized: the 8×8 samples at `at` (rows `stride` apart) → coefficients.
+/// `jpeg::fdct_portable`, vectorized: the 8×8 samples at `at` (rows `stride` apart).
 pub(crate) fn fdct(data: &[u8], at: usize, stride: usize, out: &mut [i16; 64]) {
     let centre = i16x8_splat(128);
-    let mut rows = [Row(i32x4_splat(0), i32x4_splat(0)); 8];
+    let mut rows = [i16x8_splat(0); 8];
     for (r, row) in rows.iter_mut().enumerate() {
-        let v = i16x8_sub(load8_u16(data, at + r * stride), centre);
-        *row = Row(i32x4_extend_low_i16x8(v), i32x4_extend_high_i16x8(v));
+        *row = i16x8_sub(load8_u16(data, at + r * stride), centre);
     }
     let pass1 = dct_1d(rows, true);
     let pass2 = dct_1d(transpose_block(pass1), false);
-    let result = transpose_block(pass2);
-    for (r, row) in result.iter().enumerate() {
-        store_i16x8(out, r * 8, i16x8_narrow_i32x4(row.0, row.1));
+    for (r, row) in transpose_block(pass2).iter().enumerate() {
+        store_i16x8(out, r * 8, *row);
     }
 }
 
@@ -584,7 +590,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn resize_rows_match() {
         let mut seed = 2;
-        for (src_len, dst_len) in [(1920, 1280), (300, 100), (50, 49), (40, 7)] {
+        for (src_len, dst_len) in [(1920, 1280), (300, 100), (50, 49), (40, 7), (300, 7)] {
             let w =
                 crate::resample::Weights::new(src_len, dst_len, src_len as f64 / dst_len as f64);
             let stride = src_len + 64;
@@ -627,7 +633,22 @@ mod tests {
         let mut seed = 3;
         let stride = 40;
         for round in 0..300 {
-            let data = noise(stride * 8 + 16, &mut seed);
+            let mut data = noise(stride * 8 + 16, &mut seed);
+            // The extremes, where the i16 sums are closest to overflowing.
+            match round {
+                0 => data.fill(0),
+                1 => data.fill(255),
+                2 | 3 => {
+                    for (i, v) in data.iter_mut().enumerate() {
+                        *v = if (i % stride + i / stride + round) % 2 == 0 {
+                            0
+                        } else {
+                            255
+                        };
+                    }
+                }
+                _ => {}
+            }
             let at = round % 17;
             let mut got = [0i16; 64];
             fdct(&data, at, stride, &mut got);
