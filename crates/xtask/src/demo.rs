@@ -3,7 +3,7 @@
 
 use crate::{
     proxy,
-    setup::Tools,
+    setup::{Browser, Tools},
     util::{self, Result, XtaskError},
     web,
 };
@@ -63,13 +63,13 @@ fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
 
 /// The end-to-end suite in `tests/e2e`. `cargo xtask test` runs it after `proxy::test` and
 /// `web::test`, which built the Worker and the package, so it only puts the package in place.
-pub fn test(root: &Path) -> Result<()> {
+pub fn test(root: &Path, browser: &Browser) -> Result<()> {
     vendor_package(root)?;
     util::run(
         root,
         "node",
         &["--test", "--test-concurrency=1", "tests/e2e/"],
-        &[],
+        &[("CHROMIUM", browser.chromium.as_os_str())],
     )
 }
 

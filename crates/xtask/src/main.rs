@@ -46,16 +46,21 @@ fn run(args: &[String]) -> Result<()> {
         Some("test") => test(&root),
         Some("demo") => demo(&root, rest),
         Some("build") => {
-            let tools = setup::ensure_all(&root)?;
+            let tools = setup::ensure_build_tools(&root)?;
             demo::build_all(&root, &tools)
         }
         Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
         Some("fuzz") => fuzz::run(&root, rest),
-        Some("reliability") => reliability::run(&root, &setup::ensure_all(&root)?, rest),
+        Some("reliability") => {
+            let tools = setup::ensure_build_tools(&root)?;
+            reliability::run(&root, &tools, &setup::ensure_browser()?, rest)
+        }
         Some("bench") => bench(&root, rest),
         Some("token") => proxy::token(&root, rest),
         Some("setup") => {
-            println!("{}", setup::ensure_all(&root)?.describe());
+            let tools = setup::ensure_build_tools(&root)?;
+            let browser = setup::ensure_browser()?;
+            println!("{}\n{}", tools.describe(), browser.describe());
             Ok(())
         }
         Some("help" | "--help" | "-h") | None => {
@@ -72,7 +77,8 @@ fn run(args: &[String]) -> Result<()> {
 const FUZZ_SECONDS_IN_TEST: u64 = 15;
 
 fn test(root: &std::path::Path) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
+    let browser = setup::ensure_browser()?;
     let cargo = util::cargo();
     util::step("cargo fmt --check");
     util::run(root, &cargo, &["fmt", "--all", "--", "--check"], &[])?;
@@ -129,10 +135,10 @@ fn test(root: &std::path::Path) -> Result<()> {
     util::step("edge proxy (dukcapil-proxy) under Miniflare/workerd");
     proxy::test(root, &tools)?;
     util::step("browser module (dukcapil-web) in headless Chromium");
-    web::test(root, &tools)?;
+    web::test(root, &tools, &browser)?;
     util::step("end to end: the demo page in Chromium, wrangler dev, the HyperVerge double");
-    demo::test(root)?;
-    reliability::test(root, &tools)?;
+    demo::test(root, &browser)?;
+    reliability::test(root, &browser)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
@@ -140,15 +146,15 @@ fn test(root: &std::path::Path) -> Result<()> {
 }
 
 fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
     match args.first().map(String::as_str) {
-        Some("browser") => web::bench(root, &tools),
+        Some("browser") => web::bench(root, &tools, &setup::ensure_browser()?),
         Some("proxy") => bench_proxy::run(root, &tools),
         _ => Err(XtaskError::new("usage: cargo xtask bench browser|proxy")),
     }
 }
 
 fn demo(root: &std::path::Path, args: &[String]) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
     demo::run(root, &tools, args)
 }

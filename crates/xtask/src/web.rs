@@ -3,7 +3,7 @@
 //! No wasm-pack: cargo (wasm32 + SIMD) → the pinned wasm-bindgen CLI (`--target web`) →
 //! npm binaryen's wasm-opt (never Debian's, which breaks wasm-bindgen output) → `pkg/`.
 
-use crate::setup::Tools;
+use crate::setup::{Browser, Tools};
 use crate::util::{self, Result, XtaskError};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -294,7 +294,7 @@ fn same_file(built: &Path, committed: &Path) -> Result<()> {
 /// `any`, tsc --strict); size budget; wasm-bindgen-test in headless Chromium (every selfie
 /// source, the fake camera, NIK and client rules); FaceMatchClient against an HTTP double;
 /// the npm tarball in a Vite app and a plain module page.
-pub fn test(root: &Path, tools: &Tools) -> Result<()> {
+pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     build(root, tools)?;
 
     util::step("dukcapil-web: declarations are committed, exact and strict");
@@ -360,7 +360,7 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         ),
     )?;
     let mut env = cargo_env(root, tools)?;
-    env.push(("CHROMEDRIVER", tools.chromedriver.clone().into()));
+    env.push(("CHROMEDRIVER", browser.chromedriver.clone().into()));
     env.push(("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver.into()));
     run_env(
         root,
@@ -369,8 +369,7 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         &env,
     )?;
 
-    let chromium: &OsStr = tools.chromium.as_os_str();
-    let env: &[(&str, &OsStr)] = &[("CHROMIUM", chromium)];
+    let env: &[(&str, &OsStr)] = &[("CHROMIUM", browser.chromium.as_os_str())];
     util::step("dukcapil-web: FaceMatchClient against an HTTP double (headless Chromium)");
     node(root, &["--test", "tests/web/client.test.mjs"], env)?;
     util::step("dukcapil-web: npm tarball in a Vite app and a plain module page");
@@ -380,9 +379,9 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
 
 /// Builds, then times our module against the native canvas pipeline and two npm libraries
 /// in one headless Chromium. Prints a table; asserts nothing.
-pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
+pub fn bench(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     build(root, tools)?;
     util::step("dukcapil-web: benchmark (headless Chromium)");
-    let chromium: &OsStr = tools.chromium.as_os_str();
+    let chromium: &OsStr = browser.chromium.as_os_str();
     node(root, &["tests/web/bench.mjs"], &[("CHROMIUM", chromium)])
 }
