@@ -49,7 +49,7 @@ fn run(args: &[String]) -> Result<()> {
             let tools = setup::ensure_build_tools(&root)?;
             demo::build_all(&root, &tools)
         }
-        Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
+        Some("codegen") => codegen::run(&root, rest),
         Some("fuzz") => fuzz::run(&root, rest),
         Some("reliability") => {
             let tools = setup::ensure_build_tools(&root)?;
@@ -98,8 +98,12 @@ fn test(root: &std::path::Path) -> Result<()> {
     )?;
     util::step("the repository is self-contained");
     self_contained::check(root)?;
-    util::step("generated files are up to date");
-    codegen::run(root, true)?;
+    util::step("generated files are up to date (those from the npm package's build: after it)");
+    codegen::ensure(
+        root,
+        codegen::Mode::Check,
+        &[codegen::Needs::Nothing, codegen::Needs::NpmPackages],
+    )?;
     util::step("native tests");
     util::run(root, &cargo, &["test", "--workspace"], &[])?;
     util::step("core tests with district names");
