@@ -9,6 +9,7 @@
 //! A section in a hand-written file sits between two marker lines, in the file's own comment
 //! syntax, e.g. `<!-- error-codes:start (cargo xtask codegen) -->` … `<!-- error-codes:end -->`.
 
+mod licences;
 mod npm;
 mod regions;
 mod tables;
@@ -31,6 +32,8 @@ pub enum Needs {
     Nothing,
     /// `node_modules` (the region data comes from the npm package `idn-area-data`).
     NpmPackages,
+    /// `cargo tree`, which may fetch crate metadata.
+    Cargo,
     /// The built npm package (`target/web`): the wasm-bindgen declarations.
     WebBuild,
 }
@@ -45,7 +48,14 @@ pub enum Comment {
 }
 
 /// A named section and the generator of its text.
-pub type Section = (&'static str, fn() -> String);
+pub type Section = (&'static str, Body);
+
+pub enum Body {
+    /// From the crates xtask links.
+    Plain(fn() -> String),
+    /// From the workspace (e.g. `cargo tree`), which may fail.
+    FromWorkspace(fn(&Path) -> Result<String>),
+}
 
 pub enum Generate {
     /// The whole file, from the workspace root.
@@ -72,9 +82,12 @@ pub const OUTPUTS: &[Output] = &[
         generate: Generate::Sections(
             Comment::Html,
             &[
-                ("sandbox-table", tables::sandbox),
-                ("selfie-error-codes", tables::selfie_error_codes),
-                ("error-codes", tables::error_codes),
+                ("sandbox-table", Body::Plain(tables::sandbox)),
+                (
+                    "selfie-error-codes",
+                    Body::Plain(tables::selfie_error_codes),
+                ),
+                ("error-codes", Body::Plain(tables::error_codes)),
             ],
         ),
     },
@@ -84,8 +97,8 @@ pub const OUTPUTS: &[Output] = &[
         generate: Generate::Sections(
             Comment::Html,
             &[
-                ("sandbox-table", tables::sandbox),
-                ("proxy-error-codes", tables::proxy_error_codes),
+                ("sandbox-table", Body::Plain(tables::sandbox)),
+                ("proxy-error-codes", Body::Plain(tables::proxy_error_codes)),
             ],
         ),
     },
@@ -94,18 +107,35 @@ pub const OUTPUTS: &[Output] = &[
         needs: Needs::Nothing,
         generate: Generate::Sections(
             Comment::Slashes,
-            &[("error-code-unions", npm::error_code_unions)],
+            &[("error-code-unions", Body::Plain(npm::error_code_unions))],
         ),
     },
     Output {
         path: "crates/dukcapil-web/js/index.js",
         needs: Needs::Nothing,
-        generate: Generate::Sections(Comment::Slashes, &[("verify-path", npm::verify_path)]),
+        generate: Generate::Sections(
+            Comment::Slashes,
+            &[("verify-path", Body::Plain(npm::verify_path))],
+        ),
     },
     Output {
         path: "crates/dukcapil-web/npm/package.json",
         needs: Needs::Nothing,
         generate: Generate::File(npm::package_json),
+    },
+    Output {
+        path: "docs/licences.md",
+        needs: Needs::Cargo,
+        generate: Generate::Sections(
+            Comment::Html,
+            &[
+                ("npm-wasm-crates", Body::FromWorkspace(licences::npm_wasm)),
+                (
+                    "worker-wasm-crates",
+                    Body::FromWorkspace(licences::worker_wasm),
+                ),
+            ],
+        ),
     },
     Output {
         path: "crates/dukcapil-web/types/raw-api.d.ts",
@@ -123,7 +153,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         _ => return Err(XtaskError::new("usage: cargo xtask codegen [--check]")),
     };
     let tools = crate::setup::ensure_build_tools(root)?;
-    ensure(root, mode, &[Needs::Nothing, Needs::NpmPackages])?;
+    ensure(
+        root,
+        mode,
+        &[Needs::Nothing, Needs::NpmPackages, Needs::Cargo],
+    )?;
     crate::web::build(root, &tools)?;
     ensure(root, mode, &[Needs::WebBuild])
 }
@@ -153,7 +187,11 @@ fn generate(root: &Path, out: &Output) -> Result<String> {
             let text = std::fs::read_to_string(root.join(out.path))
                 .map_err(|e| XtaskError::new(format!("cannot read {}: {e}", out.path)))?;
             sections.iter().try_fold(text, |doc, (name, body)| {
-                splice(&doc, *comment, name, &body())
+                let body = match body {
+                    Body::Plain(f) => f(),
+                    Body::FromWorkspace(f) => f(root)?,
+                };
+                splice(&doc, *comment, name, &body)
                     .map_err(|e| XtaskError::new(format!("{}: {e}", out.path)))
             })
         }

@@ -60,7 +60,13 @@ fn run(args: &[String]) -> Result<()> {
         Some("setup") => {
             let tools = setup::ensure_build_tools(&root)?;
             let browser = setup::ensure_browser()?;
-            println!("{}\n{}", tools.describe(), browser.describe());
+            let cargo_deny = setup::ensure_cargo_deny()?;
+            println!(
+                "{}\n{}\ncargo-deny:    {}",
+                tools.describe(),
+                browser.describe(),
+                cargo_deny.display()
+            );
             Ok(())
         }
         Some("help" | "--help" | "-h") | None => {
@@ -79,6 +85,7 @@ const FUZZ_SECONDS_IN_TEST: u64 = 15;
 fn test(root: &std::path::Path) -> Result<()> {
     let tools = setup::ensure_build_tools(root)?;
     let browser = setup::ensure_browser()?;
+    let cargo_deny = setup::ensure_cargo_deny()?;
     let cargo = util::cargo();
     util::step("cargo fmt --check");
     util::run(root, &cargo, &["fmt", "--all", "--", "--check"], &[])?;
@@ -96,13 +103,25 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    // Advisories are left out: their database is on GitHub, out of reach here (deny.toml).
+    util::step("cargo deny check licenses bans sources");
+    util::run(
+        root,
+        &cargo_deny.to_string_lossy(),
+        &["deny", "--locked", "check", "licenses", "bans", "sources"],
+        &[],
+    )?;
     util::step("the repository is self-contained");
     self_contained::check(root)?;
     util::step("generated files are up to date (those from the npm package's build: after it)");
     codegen::ensure(
         root,
         codegen::Mode::Check,
-        &[codegen::Needs::Nothing, codegen::Needs::NpmPackages],
+        &[
+            codegen::Needs::Nothing,
+            codegen::Needs::NpmPackages,
+            codegen::Needs::Cargo,
+        ],
     )?;
     util::step("native tests");
     util::run(root, &cargo, &["test", "--workspace"], &[])?;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// cargo-fuzz, for `cargo xtask fuzz` and the short fuzz runs in `cargo xtask test`.
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// cargo-deny, for the licence, ban and source checks in `cargo xtask test` (deny.toml).
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
 /// worker-build must match the `worker` crate's minor version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -217,6 +219,18 @@ pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
         exists,
     )?;
     Ok(root.join("bin/cargo-fuzz"))
+}
+
+pub fn ensure_cargo_deny() -> Result<PathBuf> {
+    let exists = |root: &Path| root.join("bin/cargo-deny").is_file();
+    let root = cargo_install(
+        "cargo-deny",
+        CARGO_DENY_VERSION,
+        true,
+        "a few minutes",
+        exists,
+    )?;
+    Ok(root.join("bin/cargo-deny"))
 }
 
 /// How to install Chromium and ChromeDriver by hand, per system.

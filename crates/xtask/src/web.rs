@@ -220,8 +220,9 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     )?;
     copy(&dir.join("npm/package.json"), &pkg.join("package.json"))?;
     copy(&dir.join("README.md"), &pkg.join("README.md"))?;
-    if root.join("LICENSE").is_file() {
-        copy(&root.join("LICENSE"), &pkg.join("LICENSE"))?;
+    // The licence, and the notices the ODbL region data and the IJG code ask for.
+    for f in ["LICENSE", "NOTICE"] {
+        copy(&root.join(f), &pkg.join(f))?;
     }
     // One module instance for the error classes: the glue imports the snippet, so the
     // package entry re-exports that same file.
