@@ -305,6 +305,8 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
         &[],
     )?;
 
+    lint_package(root, tools)?;
+
     util::step("dukcapil-web: size budget");
     let size = module_size(root, tools)?;
     if size.total() > SIZE_BUDGET_GZ {
@@ -357,6 +359,54 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     util::step("dukcapil-web: npm tarball in a Vite app and a plain module page");
     node(root, &["--test", "tests/web/package.test.mjs"], env)?;
     Ok(())
+}
+
+/// `npm pack` of the package, then the ecosystem's own linters on the tarball: publint
+/// (package.json against the files) and arethetypeswrong (types per module resolution).
+fn lint_package(root: &Path, tools: &Tools) -> Result<()> {
+    util::step("dukcapil-web: publint and arethetypeswrong on the packed tarball");
+    let dir = target_dir(root).join("lint");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    util::run(
+        root,
+        "npm",
+        &[
+            OsStr::new("pack"),
+            OsStr::new("--silent"),
+            OsStr::new("--pack-destination"),
+            dir.as_os_str(),
+            pkg_dir(root).as_os_str(),
+        ],
+        &[],
+    )?;
+    let tarball = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or_else(|| XtaskError::new("npm pack wrote no tarball"))?;
+    let tarball = tarball.to_string_lossy();
+    let bin = |name: &str| tools.node_bin.join(name).to_string_lossy().into_owned();
+    // --strict: warnings fail too.
+    util::run(root, &bin("publint"), &["run", "--strict", &tarball], &[])?;
+    util::run(
+        root,
+        &bin("attw"),
+        &[
+            &tarball,
+            // ESM only, as wasm-bindgen's `--target web` output is: `require` is not supported.
+            "--profile",
+            "esm-only",
+            // The .wasm subpath is a binary asset, exported so that a page can load it from
+            // its own URL (`init(url)`, strict CSPs, CDNs). It has no JS and no types by
+            // nature, so attw's "no resolution" for it is expected, not a defect.
+            "--exclude-entrypoints",
+            "./dukcapil_web_bg.wasm",
+        ],
+        &[],
+    )
 }
 
 /// Builds, then times our module against the native canvas pipeline and two npm libraries

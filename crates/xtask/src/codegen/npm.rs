@@ -96,6 +96,24 @@ pub fn raw_api(root: &Path) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// `1.2.3` → (1, 2, 3); anything after a `-` or `+` is ignored.
+    fn version_triple(v: &str) -> Option<(u64, u64, u64)> {
+        let core = v.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        let triple = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(triple)
+    }
+
+    /// The versions of CHANGELOG.md's release headings (`## [1.2.3] - 2026-01-31`), newest first.
+    fn changelog_releases(changelog: &str) -> Vec<&str> {
+        changelog
+            .lines()
+            .filter_map(|l| l.strip_prefix("## ["))
+            .filter_map(|l| l.split_once(']').map(|(v, _)| v))
+            .filter(|v| *v != "Unreleased")
+            .collect()
+    }
+
     #[test]
     fn unions_list_every_code_once() {
         let unions = error_code_unions();
@@ -107,6 +125,33 @@ mod tests {
         }
         assert!(unions
             .contains("export type FaceMatchErrorCode =\n  | NikErrorCode\n  | 'IMAGE_MISSING'"));
+    }
+
+    /// The changelog never names a release newer than the workspace version, the one place
+    /// the version is set.
+    #[test]
+    fn changelog_releases_are_not_ahead_of_the_version() {
+        let root = crate::util::workspace_root().unwrap();
+        let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap();
+        assert!(changelog.contains("## [Unreleased]"));
+        let version = version_triple(env!("CARGO_PKG_VERSION")).unwrap();
+        for release in changelog_releases(&changelog) {
+            let v = version_triple(release).unwrap_or_else(|| panic!("bad version {release}"));
+            assert!(
+                v <= version,
+                "CHANGELOG.md has a [{release}] section, newer than Cargo.toml's version"
+            );
+        }
+    }
+
+    #[test]
+    fn changelog_headings_and_versions_are_read() {
+        let text = "# Changelog\n## [Unreleased]\n## [0.2.0] - 2026-01-02\n### Added\n## [0.1.10] - 2025-01-01\n";
+        assert_eq!(changelog_releases(text), ["0.2.0", "0.1.10"]);
+        assert!(version_triple("0.1.10") > version_triple("0.1.9"));
+        assert_eq!(version_triple("1.2.3-rc.1"), Some((1, 2, 3)));
+        assert_eq!(version_triple("1.2"), None);
+        assert_eq!(version_triple("1.2.3.4"), None);
     }
 
     #[test]
