@@ -112,7 +112,7 @@ fn proxy_answers_when(code: ErrorCode) -> Result<Option<&'static str>, ErrorCode
         C::UnsupportedMediaType => "not `application/json` (UTF-8) or `multipart/form-data`",
         C::MethodNotAllowed => "a known path with another method (with `allow`)",
         C::NotFound => "any other path",
-        C::OriginNotAllowed => "an `Origin` that is not in `ALLOWED_ORIGINS`, or `null`",
+        C::OriginNotAllowed => "an `Origin` that is neither the Worker's own nor in `ALLOWED_ORIGINS`, or `null`",
         C::Unauthorized => "a missing, invalid or wrongly bound JWT, or a failed Turnstile check",
         C::RateLimited => "a rate-limiting binding said no (with `retry-after`)",
         C::NikInvalid | C::FaceNotDetected | C::MultipleFaces => "the upstream's verdict on the request",
