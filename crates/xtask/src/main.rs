@@ -18,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                 every check and test suite (what CI runs)
-  build                build the npm package (crates/dukcapil-web/pkg) and the Worker (build/)
+  build [worker|package]  build the npm package (crates/dukcapil-web/pkg, copied to www/vendor)
+                       and the Worker (build/), or only one; never needs a browser
   demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
@@ -45,10 +46,7 @@ fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("demo") => demo(&root, rest),
-        Some("build") => {
-            let tools = setup::ensure_build_tools(&root)?;
-            demo::build_all(&root, &tools)
-        }
+        Some("build") => build(&root, rest),
         Some("codegen") => codegen::run(&root, rest),
         Some("fuzz") => fuzz::run(&root, rest),
         Some("reliability") => {
@@ -174,6 +172,17 @@ fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
         Some("browser") => web::bench(root, &tools, &setup::ensure_browser()?),
         Some("proxy") => bench_proxy::run(root, &tools),
         _ => Err(XtaskError::new("usage: cargo xtask bench browser|proxy")),
+    }
+}
+
+/// `cargo xtask build [worker|package]`; also wrangler.toml's [build] command.
+fn build(root: &std::path::Path, args: &[String]) -> Result<()> {
+    let tools = setup::ensure_build_tools(root)?;
+    match args {
+        [] => demo::build_all(root, &tools),
+        [what] if what == "worker" => proxy::build(root, &tools),
+        [what] if what == "package" => demo::build_package(root, &tools),
+        _ => Err(XtaskError::new("usage: cargo xtask build [worker|package]")),
     }
 }
 
