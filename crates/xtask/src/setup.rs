@@ -277,16 +277,15 @@ fn find_browser() -> Option<Browser> {
             .map(PathBuf::from)
             .filter(|p| p.is_file())
     };
+    let file = |p: &str| Some(PathBuf::from(p)).filter(|p| p.is_file());
     let chromium = from_env("CHROMIUM")
         .or_else(|| which("chromium"))
         .or_else(|| which("chromium-browser"))
-        .or_else(|| {
-            Some(PathBuf::from(
-                "/Applications/Chromium.app/Contents/MacOS/Chromium",
-            ))
-            .filter(|p| p.is_file())
-        })?;
-    let chromedriver = from_env("CHROMEDRIVER").or_else(|| which("chromedriver"))?;
+        .or_else(|| file("/usr/bin/chromium"))
+        .or_else(|| file("/Applications/Chromium.app/Contents/MacOS/Chromium"))?;
+    let chromedriver = from_env("CHROMEDRIVER")
+        .or_else(|| which("chromedriver"))
+        .or_else(|| file("/usr/bin/chromedriver"))?;
     Some(Browser {
         chromium,
         chromedriver,
