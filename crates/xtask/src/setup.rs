@@ -197,40 +197,40 @@ fn ensure_wasm_bindgen(version: &str) -> Result<PathBuf> {
     Ok(root.join("bin"))
 }
 
+/// A pinned, `--locked` install of `krate`'s binary `bin`; returns the binary's path.
+fn cargo_install_bin(krate: &str, version: &str, bin: &str, how_long: &str) -> Result<PathBuf> {
+    let rel = format!("bin/{bin}");
+    let root = cargo_install(krate, version, true, how_long, |root| {
+        root.join(&rel).is_file()
+    })?;
+    Ok(root.join(rel))
+}
+
 fn ensure_worker_build() -> Result<PathBuf> {
-    let exists = |root: &Path| root.join("bin/worker-build").is_file();
-    let root = cargo_install(
+    cargo_install_bin(
         "worker-build",
         WORKER_BUILD_VERSION,
-        true,
+        "worker-build",
         "several minutes",
-        exists,
-    )?;
-    Ok(root.join("bin/worker-build"))
+    )
 }
 
 pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
-    let exists = |root: &Path| root.join("bin/cargo-fuzz").is_file();
-    let root = cargo_install(
+    cargo_install_bin(
         "cargo-fuzz",
         CARGO_FUZZ_VERSION,
-        true,
+        "cargo-fuzz",
         "a minute or two",
-        exists,
-    )?;
-    Ok(root.join("bin/cargo-fuzz"))
+    )
 }
 
 pub fn ensure_cargo_deny() -> Result<PathBuf> {
-    let exists = |root: &Path| root.join("bin/cargo-deny").is_file();
-    let root = cargo_install(
+    cargo_install_bin(
         "cargo-deny",
         CARGO_DENY_VERSION,
-        true,
+        "cargo-deny",
         "a few minutes",
-        exists,
-    )?;
-    Ok(root.join("bin/cargo-deny"))
+    )
 }
 
 /// How to install Chromium and ChromeDriver by hand, per system.
