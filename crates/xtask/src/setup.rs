@@ -138,17 +138,49 @@ fn ensure_node() -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` only when `package-lock.json` changed since the last install.
+/// `npm ci` only when `package-lock.json` changed since the last install, and the installed
+/// tree does not already match it. (`npm ci` then `wrangler deploy` must not reinstall under
+/// the running wrangler: its [build] command comes here.)
 fn ensure_npm_packages(root: &Path) -> Result<()> {
     let lock = std::fs::read(root.join("package-lock.json"))?;
     let stamp = root.join("node_modules/.xtask-installed-lock");
     if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
         return Ok(());
     }
-    util::step("installing npm packages from package-lock.json");
-    util::run(root, "npm", &["ci", "--no-audit", "--no-fund"], &[])?;
+    let installed = std::fs::read(root.join("node_modules/.package-lock.json")).ok();
+    if !installed.is_some_and(|i| installed_matches_lock(&lock, &i)) {
+        util::step("installing npm packages from package-lock.json");
+        util::run(root, "npm", &["ci", "--no-audit", "--no-fund"], &[])?;
+    }
     std::fs::write(stamp, lock)?;
     Ok(())
+}
+
+/// Whether npm's record of what it installed (`node_modules/.package-lock.json`) is the
+/// lockfile's tree: every installed package at the locked version, nothing extra, and only
+/// optional ones (other platforms' binaries) left out.
+fn installed_matches_lock(lock: &[u8], installed: &[u8]) -> bool {
+    let packages = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v.get("packages")?.as_object().cloned())
+    };
+    let (Some(locked), Some(installed)) = (packages(lock), packages(installed)) else {
+        return false;
+    };
+    let optional = |p: &serde_json::Value| {
+        ["optional", "devOptional", "peer"]
+            .iter()
+            .any(|k| p.get(k) == Some(&serde_json::Value::Bool(true)))
+    };
+    let locked_ok = locked
+        .iter()
+        .filter(|(path, _)| !path.is_empty())
+        .all(|(path, p)| match installed.get(path) {
+            Some(i) => i.get("version") == p.get("version"),
+            None => optional(p),
+        });
+    locked_ok && installed.keys().all(|path| locked.contains_key(path))
 }
 
 /// The version of `name` recorded in Cargo.lock.
@@ -302,7 +334,26 @@ fn which(name: &str) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::locked_version;
+    use super::{installed_matches_lock, locked_version};
+
+    #[test]
+    fn an_installed_tree_matches_its_lockfile_or_not() {
+        let lock = br#"{"packages": {"": {"name": "w"},
+            "node_modules/a": {"version": "1.0.0", "dev": true},
+            "node_modules/a-linux": {"version": "1.0.0", "dev": true, "optional": true},
+            "node_modules/a-darwin": {"version": "1.0.0", "dev": true, "optional": true}}}"#;
+        let same = br#"{"packages": {"node_modules/a": {"version": "1.0.0"},
+            "node_modules/a-linux": {"version": "1.0.0"}}}"#;
+        assert!(installed_matches_lock(lock, same));
+        let older = br#"{"packages": {"node_modules/a": {"version": "0.9.0"}}}"#;
+        assert!(!installed_matches_lock(lock, older));
+        let missing = br#"{"packages": {"node_modules/a-linux": {"version": "1.0.0"}}}"#;
+        assert!(!installed_matches_lock(lock, missing));
+        let extra = br#"{"packages": {"node_modules/a": {"version": "1.0.0"},
+            "node_modules/b": {"version": "2.0.0"}}}"#;
+        assert!(!installed_matches_lock(lock, extra));
+        assert!(!installed_matches_lock(lock, b"not json"));
+    }
 
     #[test]
     fn reads_versions_from_a_lockfile() {
