@@ -6,7 +6,7 @@ use crate::logic::{
     auth::{self, Policy},
     body::{self, check_body, classify_content_type, BodyLimit, CheckedRequest},
     config::{Backend, Config, IP_RATE_LIMITER, SUBJECT_RATE_LIMITER},
-    cors::{check_origin, OriginCheck},
+    cors::{check_origin, origin_of, OriginCheck},
     jwt::{self, Claims, JwtError},
     log::{log_method, safe_id, LogLine},
     route::{route, Route},
@@ -89,7 +89,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let cfg = Config::from_lookup(|name| env_string(&env, name));
     let method = req.inner().method();
     let path = req.path();
-    let origin = check_origin(header(&req, "origin").as_deref(), &cfg.allowed_origins);
+    let url = req.inner().url();
+    let origin = check_origin(
+        header(&req, "origin").as_deref(),
+        origin_of(&url),
+        &cfg.allowed_origins,
+    );
     let mut trace = Trace {
         request_id: uuid::Uuid::new_v4().to_string(),
         transaction_id: None,
