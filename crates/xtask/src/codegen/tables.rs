@@ -150,6 +150,22 @@ pub fn proxy_error_codes() -> String {
     t
 }
 
+/// The selfie quality gate's confusion table on its calibration set, which is built from
+/// the committed fixtures (the same set `dukcapil-selfie`'s `gate` test checks).
+pub fn quality_gate() -> String {
+    use dukcapil_selfie::calibration::{confusion_table, evaluate, samples, Fixtures};
+    let fixtures = Fixtures {
+        astronaut_png: include_bytes!("../../../../tests/fixtures/astronaut.png"),
+        frame_png: include_bytes!("../../../../tests/fixtures/frame_1080.png"),
+        photo_jpg: include_bytes!("../../../../tests/fixtures/photo_12mp.jpg"),
+    };
+    let checks = dukcapil_selfie::QualityChecks::default();
+    match samples(&fixtures).and_then(|set| evaluate(&set, &checks)) {
+        Ok(outcomes) => confusion_table(&outcomes),
+        Err(e) => format!("(the calibration set could not be built: {e})\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,21 +197,5 @@ mod tests {
         let proxy = proxy_error_codes();
         assert!(proxy.contains("| 403 | `ORIGIN_NOT_ALLOWED` |"));
         assert!(!proxy.contains("`NETWORK`"));
-    }
-}
-
-/// The selfie quality gate's confusion table on its calibration set, which is built from
-/// the committed fixtures (the same set `dukcapil-selfie`'s `gate` test checks).
-pub fn quality_gate() -> String {
-    use dukcapil_selfie::calibration::{confusion_table, evaluate, samples, Fixtures};
-    let fixtures = Fixtures {
-        astronaut_png: include_bytes!("../../../../tests/fixtures/astronaut.png"),
-        frame_png: include_bytes!("../../../../tests/fixtures/frame_1080.png"),
-        photo_jpg: include_bytes!("../../../../tests/fixtures/photo_12mp.jpg"),
-    };
-    let checks = dukcapil_selfie::QualityChecks::default();
-    match samples(&fixtures).and_then(|set| evaluate(&set, &checks)) {
-        Ok(outcomes) => confusion_table(&outcomes),
-        Err(e) => format!("(the calibration set could not be built: {e})\n"),
     }
 }
