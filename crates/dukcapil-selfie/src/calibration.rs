@@ -8,7 +8,7 @@
 //! accept as a clear selfie. The degradations are strong enough that a face detector is
 //! likely to fail, and no stronger than phones produce in a dark room or a shaking hand.
 
-use crate::planes::Ycc420;
+use crate::planes::{PixelLayout, Ycc420};
 use crate::quality::QualityMetrics;
 use crate::{QualityChecks, Selfie, SelfieError, SelfieOptions};
 
@@ -248,7 +248,7 @@ impl Rgb {
 
     /// Through a JPEG at `quality` and back, as a camera or an upload would deliver it.
     fn jpeg(&self, quality: u8) -> Result<Rgb, SelfieError> {
-        let img = Ycc420::from_rgba(&self.to_rgba(), self.w, self.h);
+        let img = Ycc420::from_pixels(&self.to_rgba(), PixelLayout::Rgba, self.w, self.h);
         let file = crate::jpeg::Coefficients::new(&img).encode(quality);
         let mut d = jpeg_decoder::Decoder::new(&file[..]);
         let data = d.decode().map_err(|_| SelfieError::Internal)?;

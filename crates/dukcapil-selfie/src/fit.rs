@@ -2,7 +2,7 @@
 //! JPEG, lowering the quality and then the size until the file fits `max_bytes`.
 
 use crate::jpeg::Coefficients;
-use crate::planes::Ycc420;
+use crate::planes::{PixelLayout, Ycc420};
 use crate::quality::{measure, QualityMetrics};
 use crate::{PreparedSelfie, SelfieError, SelfieOptions, MIN_MAX_DIMENSION};
 use dukcapil_core::image::ImageKind;
@@ -88,16 +88,18 @@ impl Selfie {
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
-        Selfie::from_decoded(width, height, rgba, (width, height), opts, probe)
+        let full = (width, height);
+        Selfie::from_decoded(width, height, rgba, PixelLayout::Rgba, full, opts, probe)
     }
 
-    /// Like [`from_rgba`](Selfie::from_rgba), for pixels a decoder already scaled down (DCT
-    /// scaling) from a `full.0 × full.1` image: the output's size and exact aspect ratio come
-    /// from those numbers, and the limits apply to them.
+    /// Like [`from_rgba`](Selfie::from_rgba), for 4-byte pixels in any [`PixelLayout`] that a
+    /// decoder may have scaled down (DCT scaling) from a `full.0 × full.1` image: the output's
+    /// size and exact aspect ratio come from those numbers, and the limits apply to them.
     pub fn from_decoded(
         width: u32,
         height: u32,
-        rgba: &[u8],
+        pixels: &[u8],
+        layout: PixelLayout,
         full: (u32, u32),
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
@@ -107,12 +109,12 @@ impl Selfie {
             return Err(SelfieError::InvalidFrame);
         }
         opts.limits.check_dimensions(full.0, full.1)?;
-        let pixels = u64::from(width) * u64::from(height);
-        if Some(rgba.len() as u64) != pixels.checked_mul(4) {
+        let count = u64::from(width) * u64::from(height);
+        if Some(pixels.len() as u64) != count.checked_mul(4) {
             return Err(SelfieError::InvalidFrame);
         }
         probe.stage(Stage::Convert);
-        let source = Ycc420::from_rgba(rgba, width as usize, height as usize);
+        let source = Ycc420::from_pixels(pixels, layout, width as usize, height as usize);
         let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
         let resized = ((tw, th) != (width, height)).then(|| {
             probe.stage(Stage::Resize);

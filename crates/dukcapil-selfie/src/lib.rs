@@ -47,6 +47,7 @@ mod sniff;
 pub use error::SelfieError;
 pub use fit::{fit_within, Probe, Selfie, Stage, FLOOR_QUALITY};
 pub use limits::{SelfieLimits, MAX_MAX_PIXELS};
+pub use planes::PixelLayout;
 pub use quality::{QualityChecks, QualityMetrics};
 pub use sniff::{inspect, jpeg_decode_size, sniff_mime, EndMarkerSearch, FilePlan};
 
@@ -253,7 +254,7 @@ fn from_decoded(d: decode::Decoded, opts: &SelfieOptions) -> Result<PreparedSelf
     } else {
         orient::apply_orientation(&d.rgba, d.width, d.height, d.orientation)
     };
-    let selfie = Selfie::from_decoded(w, h, &rgba, full, opts, &mut ())?;
+    let selfie = Selfie::from_decoded(w, h, &rgba, PixelLayout::Rgba, full, opts, &mut ())?;
     selfie.check()?;
     selfie.encode(&mut ())
 }

@@ -101,15 +101,29 @@ impl Ycc420 {
     /// Converts an RGBA8 image (`rgba.len() == width * height * 4`), compositing any
     /// transparency on white, and averages each 2×2 block of chroma (as libjpeg's
     /// `h2v2_downsample`, with JFIF's centred siting).
+    #[cfg(test)]
     pub fn from_rgba(rgba: &[u8], width: usize, height: usize) -> Ycc420 {
+        Ycc420::from_pixels(rgba, PixelLayout::Rgba, width, height)
+    }
+
+    /// Like `from_rgba`, for 4-byte pixels in any [`PixelLayout`].
+    pub fn from_pixels(pixels: &[u8], layout: PixelLayout, width: usize, height: usize) -> Ycc420 {
+        if layout.blue_first() {
+            Ycc420::convert::<true>(pixels, layout.has_alpha(), width, height)
+        } else {
+            Ycc420::convert::<false>(pixels, layout.has_alpha(), width, height)
+        }
+    }
+
+    fn convert<const BGR: bool>(px: &[u8], alpha: bool, width: usize, height: usize) -> Ycc420 {
         let mut img = Ycc420::new(width, height);
         let row_bytes = width * 4;
         for cy in 0..height.div_ceil(2) {
             let y0 = cy * 2;
             let y1 = (y0 + 1).min(height - 1);
-            let top = &rgba[y0 * row_bytes..(y0 + 1) * row_bytes];
-            let bottom = &rgba[y1 * row_bytes..(y1 + 1) * row_bytes];
-            convert_row_pair(top, bottom, y0, y1, cy, &mut img);
+            let top = &px[y0 * row_bytes..(y0 + 1) * row_bytes];
+            let bottom = &px[y1 * row_bytes..(y1 + 1) * row_bytes];
+            convert_row_pair::<BGR>(top, bottom, alpha, (y0, y1, cy), &mut img);
         }
         img.pad_edges();
         img
@@ -119,6 +133,31 @@ impl Ycc420 {
         self.y.pad_edges();
         self.cb.pad_edges();
         self.cr.pad_edges();
+    }
+}
+
+/// The order of the bytes of 4-byte pixels. A browser hands over a canvas's pixels as RGBA,
+/// and decoded pictures (a `VideoFrame`) often as BGRX, which is cheaper to copy as it is
+/// than to have the browser reorder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// Red, green, blue, alpha (not premultiplied): transparency is composited on white.
+    Rgba,
+    /// Red, green, blue and a byte that is ignored (opaque).
+    Rgbx,
+    /// Blue, green, red, alpha (not premultiplied).
+    Bgra,
+    /// Blue, green, red and a byte that is ignored (opaque).
+    Bgrx,
+}
+
+impl PixelLayout {
+    fn blue_first(self) -> bool {
+        matches!(self, PixelLayout::Bgra | PixelLayout::Bgrx)
+    }
+
+    fn has_alpha(self) -> bool {
+        matches!(self, PixelLayout::Rgba | PixelLayout::Bgra)
     }
 }
 
@@ -158,7 +197,14 @@ fn chroma4(r: i32, g: i32, b: i32) -> (i32, i32) {
 }
 
 /// Rows `y0` and `y1` (the same row at an odd bottom edge) → two luma rows and chroma row `cy`.
-fn convert_row_pair(top: &[u8], bottom: &[u8], y0: usize, y1: usize, cy: usize, img: &mut Ycc420) {
+/// `BGR`: blue comes first; `alpha`: the fourth byte is alpha (else it is ignored).
+fn convert_row_pair<const BGR: bool>(
+    top: &[u8],
+    bottom: &[u8],
+    alpha: bool,
+    (y0, y1, cy): (usize, usize, usize),
+    img: &mut Ycc420,
+) {
     let width = top.len() / 4;
     let mut ytop = [0u8; GROUP];
     let mut ybot = [0u8; GROUP];
@@ -173,13 +219,13 @@ fn convert_row_pair(top: &[u8], bottom: &[u8], y0: usize, y1: usize, cy: usize, 
         };
         // Frames are opaque: then no copy.
         let (ft, fb);
-        let (t, b) = if opaque(t) && opaque(b) {
+        let (t, b) = if !alpha || (opaque(t) && opaque(b)) {
             (t, b)
         } else {
             (ft, fb) = (flatten_alpha(t), flatten_alpha(b));
             (&ft, &fb)
         };
-        convert_group(t, b, &mut ytop, &mut ybot, &mut cb, &mut cr);
+        convert_group::<BGR>(t, b, &mut ytop, &mut ybot, &mut cb, &mut cr);
         let x = g * GROUP;
         img.y.row_mut(y0)[x..x + GROUP].copy_from_slice(&ytop);
         if y1 != y0 {
@@ -192,7 +238,13 @@ fn convert_row_pair(top: &[u8], bottom: &[u8], y0: usize, y1: usize, cy: usize, 
     // row stands in for the missing one (written twice with the same value).
     let px = |row: &[u8], x: usize| {
         let p = &row[x * 4..x * 4 + 4];
-        [p[0], p[1], p[2]].map(|c| i32::from(over_white(c, p[3])))
+        let a = if alpha { p[3] } else { 255 };
+        let rgb = if BGR {
+            [p[2], p[1], p[0]]
+        } else {
+            [p[0], p[1], p[2]]
+        };
+        rgb.map(|c| i32::from(over_white(c, a)))
     };
     let mut x = width / GROUP * GROUP;
     while x < width {
@@ -238,13 +290,13 @@ use crate::simd::convert_group;
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use convert_group_portable as convert_group;
 
-/// Two rows of 16 opaque pixels → 32 luma and 8 + 8 chroma samples.
+/// Two rows of 16 opaque pixels (RGBX, or BGRX if `BGR`) → 32 luma and 8 + 8 chroma samples.
 #[inline(always)]
 #[cfg_attr(
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-pub(crate) fn convert_group_portable(
+pub(crate) fn convert_group_portable<const BGR: bool>(
     top: &[u8; GROUP * 4],
     bottom: &[u8; GROUP * 4],
     ytop: &mut [u8; GROUP],
@@ -257,9 +309,10 @@ pub(crate) fn convert_group_portable(
         let mut g = [0i32; GROUP];
         let mut b = [0i32; GROUP];
         for i in 0..GROUP {
-            r[i] = i32::from(p[i * 4]);
+            let (ri, bi) = if BGR { (2, 0) } else { (0, 2) };
+            r[i] = i32::from(p[i * 4 + ri]);
             g[i] = i32::from(p[i * 4 + 1]);
-            b[i] = i32::from(p[i * 4 + 2]);
+            b[i] = i32::from(p[i * 4 + bi]);
         }
         (r, g, b)
     };
@@ -344,6 +397,44 @@ mod tests {
             assert_eq!(y.data[y.padded_width - 1], y.data[w - 1]);
             let last = (y.padded_height - 1) * y.stride;
             assert_eq!(y.data[last], y.data[(h - 1) * y.stride]);
+        }
+    }
+
+    #[test]
+    fn every_layout_gives_the_same_planes() {
+        let (w, h) = (37, 9);
+        let mut seed = 7u32;
+        let rgba: Vec<u8> = (0..w * h * 4)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                if i % 4 == 3 {
+                    255
+                } else {
+                    (seed >> 23) as u8
+                }
+            })
+            .collect();
+        let want = Ycc420::from_rgba(&rgba, w, h);
+        // The fourth byte of an X layout is noise, and ignored.
+        let swap = |p: &[u8], x: Option<u8>| {
+            let mut out = Vec::new();
+            for (i, px) in p.chunks_exact(4).enumerate() {
+                out.extend_from_slice(&[px[2], px[1], px[0], x.map_or(i as u8, |a| a)]);
+            }
+            out
+        };
+        let noisy_x: Vec<u8> = (0..rgba.len())
+            .map(|i| if i % 4 == 3 { i as u8 } else { rgba[i] })
+            .collect();
+        for (pixels, layout) in [
+            (swap(&rgba, Some(255)), PixelLayout::Bgra),
+            (swap(&rgba, None), PixelLayout::Bgrx),
+            (noisy_x, PixelLayout::Rgbx),
+        ] {
+            let got = Ycc420::from_pixels(&pixels, layout, w, h);
+            for (g, e) in [(&got.y, &want.y), (&got.cb, &want.cb), (&got.cr, &want.cr)] {
+                assert_eq!(plane_samples(g), plane_samples(e), "{layout:?}");
+            }
         }
     }
 

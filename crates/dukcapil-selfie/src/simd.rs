@@ -68,38 +68,44 @@ fn store_i16x8(d: &mut [i16], at: usize, v: v128) {
 
 use crate::planes::{Plane, CB_K, CR_K, GROUP, Y_K};
 
-/// Luma of the four RGBA pixels in `px`, as i32 lanes.
+/// Luma weights for a pixel's bytes 0, 1 and 2: r, g, b, or b, g, r if `BGR`.
+const fn luma_k<const BGR: bool>() -> [i16; 3] {
+    if BGR {
+        [Y_K[2], Y_K[1], Y_K[0]]
+    } else {
+        [Y_K[0], Y_K[1], Y_K[2]]
+    }
+}
+
+/// Luma of the four RGBX (or BGRX) pixels in `px`, as i32 lanes.
 #[inline(always)]
-fn luma4(px: v128) -> v128 {
+fn luma4<const BGR: bool>(px: v128) -> v128 {
     const Z: v128 = i16x8(0, 0, 0, 0, 0, 0, 0, 0);
     // (r, g) pairs and (b, 1) pairs as i16 lanes.
     let rg = i8x16_shuffle::<0, 16, 1, 16, 4, 16, 5, 16, 8, 16, 9, 16, 12, 16, 13, 16>(px, Z);
     const ONE: v128 = i16x8(1, 1, 1, 1, 1, 1, 1, 1);
     let b1 = i8x16_shuffle::<2, 17, 16, 17, 6, 17, 16, 17, 10, 17, 16, 17, 14, 17, 16, 17>(px, ONE);
-    let k_rg = i16x8(
-        Y_K[0], Y_K[1], Y_K[0], Y_K[1], Y_K[0], Y_K[1], Y_K[0], Y_K[1],
-    );
-    let k_b1 = i16x8(
-        Y_K[2], Y_K[3], Y_K[2], Y_K[3], Y_K[2], Y_K[3], Y_K[2], Y_K[3],
-    );
+    let k = luma_k::<BGR>();
+    let k_rg = i16x8(k[0], k[1], k[0], k[1], k[0], k[1], k[0], k[1]);
+    let k_b1 = i16x8(k[2], Y_K[3], k[2], Y_K[3], k[2], Y_K[3], k[2], Y_K[3]);
     i32x4_shr(
         i32x4_add(i32x4_dot_i16x8(rg, k_rg), i32x4_dot_i16x8(b1, k_b1)),
         15,
     )
 }
 
-/// Sixteen luma bytes from 64 RGBA bytes.
+/// Sixteen luma bytes from 64 RGBX (or BGRX) bytes.
 #[inline(always)]
-fn luma16(p: &[u8; GROUP * 4]) -> v128 {
-    let y0 = luma4(load(p, 0));
-    let y1 = luma4(load(p, 16));
-    let y2 = luma4(load(p, 32));
-    let y3 = luma4(load(p, 48));
+fn luma16<const BGR: bool>(p: &[u8; GROUP * 4]) -> v128 {
+    let y0 = luma4::<BGR>(load(p, 0));
+    let y1 = luma4::<BGR>(load(p, 16));
+    let y2 = luma4::<BGR>(load(p, 32));
+    let y3 = luma4::<BGR>(load(p, 48));
     u8x16_narrow_i16x8(i16x8_narrow_i32x4(y0, y1), i16x8_narrow_i32x4(y2, y3))
 }
 
-/// For 4 pixels of the top row and the 4 below them: the sums of each 2×2 block's r, g, b
-/// and a, as u16 lanes `[r, g, b, a, r, g, b, a]` (two chroma samples).
+/// For 4 pixels of the top row and the 4 below them: the sums of each 2×2 block's bytes, as
+/// u16 lanes `[r, g, b, a, r, g, b, a]` (two chroma samples; b, g, r, x for BGRX).
 #[inline(always)]
 fn quad_sums(top: v128, bottom: v128) -> v128 {
     let lo = i16x8_add(u16x8_extend_low_u8x16(top), u16x8_extend_low_u8x16(bottom));
@@ -111,9 +117,11 @@ fn quad_sums(top: v128, bottom: v128) -> v128 {
     i16x8_add(i64x2_shuffle::<0, 2>(lo, hi), i64x2_shuffle::<1, 3>(lo, hi))
 }
 
-/// One chroma component for 4 samples from two `quad_sums` vectors.
+/// One chroma component for 4 samples from two `quad_sums` vectors, with weights `k` for
+/// r, g and b.
 #[inline(always)]
-fn chroma4(s01: v128, s23: v128, k: &[i16; 3]) -> v128 {
+fn chroma4<const BGR: bool>(s01: v128, s23: v128, k: &[i16; 3]) -> v128 {
+    let k = if BGR { [k[2], k[1], k[0]] } else { *k };
     let kv = i16x8(k[0], k[1], k[2], 0, k[0], k[1], k[2], 0);
     let d01 = i32x4_dot_i16x8(s01, kv);
     let d23 = i32x4_dot_i16x8(s23, kv);
@@ -126,7 +134,7 @@ fn chroma4(s01: v128, s23: v128, k: &[i16; 3]) -> v128 {
 
 /// `planes::convert_group`, vectorized. Both rows are opaque.
 #[inline(always)]
-pub(crate) fn convert_group(
+pub(crate) fn convert_group<const BGR: bool>(
     top: &[u8; GROUP * 4],
     bottom: &[u8; GROUP * 4],
     ytop: &mut [u8; GROUP],
@@ -134,8 +142,8 @@ pub(crate) fn convert_group(
     cb: &mut [u8; GROUP / 2],
     cr: &mut [u8; GROUP / 2],
 ) {
-    store(ytop, 0, luma16(top));
-    store(ybot, 0, luma16(bottom));
+    store(ytop, 0, luma16::<BGR>(top));
+    store(ybot, 0, luma16::<BGR>(bottom));
     let s0 = quad_sums(load(top, 0), load(bottom, 0));
     let s1 = quad_sums(load(top, 16), load(bottom, 16));
     let s2 = quad_sums(load(top, 32), load(bottom, 32));
@@ -144,12 +152,12 @@ pub(crate) fn convert_group(
     store8(
         cb,
         0,
-        narrow(chroma4(s0, s1, &CB_K), chroma4(s2, s3, &CB_K)),
+        narrow(chroma4::<BGR>(s0, s1, &CB_K), chroma4::<BGR>(s2, s3, &CB_K)),
     );
     store8(
         cr,
         0,
-        narrow(chroma4(s0, s1, &CR_K), chroma4(s2, s3, &CR_K)),
+        narrow(chroma4::<BGR>(s0, s1, &CR_K), chroma4::<BGR>(s2, s3, &CR_K)),
     );
 }
 
@@ -527,6 +535,7 @@ pub(crate) fn nonzero_mask(z: &[i16; 64]) -> u64 {
 mod tests {
     //! SIMD against portable, in wasm (`cargo xtask test` runs these in Node).
     use super::*;
+    use crate::planes::convert_group_portable;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn noise(n: usize, seed: &mut u32) -> Vec<u8> {
@@ -573,16 +582,16 @@ mod tests {
                 }
             }
             let mut want = ([0u8; 16], [0u8; 16], [0u8; 8], [0u8; 8]);
-            crate::planes::convert_group_portable(
-                &t,
-                &b,
-                &mut want.0,
-                &mut want.1,
-                &mut want.2,
-                &mut want.3,
-            );
-            let mut got = ([0u8; 16], [0u8; 16], [0u8; 8], [0u8; 8]);
-            convert_group(&t, &b, &mut got.0, &mut got.1, &mut got.2, &mut got.3);
+            let mut got = want;
+            if round % 3 == 0 {
+                let (w, g) = (&mut want, &mut got);
+                convert_group_portable::<true>(&t, &b, &mut w.0, &mut w.1, &mut w.2, &mut w.3);
+                convert_group::<true>(&t, &b, &mut g.0, &mut g.1, &mut g.2, &mut g.3);
+            } else {
+                let (w, g) = (&mut want, &mut got);
+                convert_group_portable::<false>(&t, &b, &mut w.0, &mut w.1, &mut w.2, &mut w.3);
+                convert_group::<false>(&t, &b, &mut g.0, &mut g.1, &mut g.2, &mut g.3);
+            }
             assert_eq!(got, want, "round {round}");
         }
     }

@@ -8,7 +8,7 @@ use crate::stages::Stopwatch;
 use dukcapil_core::Lang;
 use dukcapil_selfie::{
     fit_within, inspect, jpeg_decode_size, prepare_from_file, EndMarkerSearch, FilePlan,
-    PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError, SelfieLimits,
+    PixelLayout, PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError, SelfieLimits,
     SelfieOptions,
 };
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
@@ -78,6 +78,9 @@ extern "C" {
     /// Mirrored (EXIF orientations 2, 4, 5, 7); `undefined` as `rotation`.
     #[wasm_bindgen(method, getter)]
     fn flip(this: &VideoFrame) -> JsValue;
+    /// `"BGRX"`, `"RGBA"`, `"I420"`…, or null.
+    #[wasm_bindgen(method, getter)]
+    fn format(this: &VideoFrame) -> Option<String>;
     #[wasm_bindgen(method, catch, js_name = allocationSize)]
     fn allocation_size(this: &VideoFrame, options: &Object) -> Result<f64, JsValue>;
     #[wasm_bindgen(method, catch, js_name = copyTo)]
@@ -436,25 +439,38 @@ impl Started {
     }
 }
 
-/// The pixels of an upright decoded JPEG, as RGBA in wasm memory: `copyTo` measured faster
-/// than drawing the frame and reading the canvas back (crate README).
+/// The pixels of an upright decoded JPEG in wasm memory: `copyTo` measured faster than
+/// drawing the frame and reading the canvas back, and copying the frame's own 4-byte format
+/// (Chromium's is BGRX) faster than asking for RGBA (crate README).
 async fn copy_frame(
     frame: &VideoFrame,
     full: (u32, u32),
     facts: &FileFacts,
 ) -> Res<Option<Decoded>> {
     let (width, height) = (frame.display_width(), frame.display_height());
-    let format = Object::new();
-    js::set(&format, "format", "RGBA");
-    let size = frame.allocation_size(&format).fails_as(facts.broken())?;
+    // As the decoder left them when our converter reads that order (a plain copy), else
+    // converted by the browser.
+    let options = Object::new();
+    let layout = match frame.format().as_deref() {
+        Some("BGRX") => PixelLayout::Bgrx,
+        Some("BGRA") => PixelLayout::Bgra,
+        Some("RGBX") => PixelLayout::Rgbx,
+        Some("RGBA") => PixelLayout::Rgba,
+        _ => {
+            js::set(&options, "format", "RGBA");
+            PixelLayout::Rgba
+        }
+    };
+    let size = frame.allocation_size(&options).fails_as(facts.broken())?;
     if size != f64::from(width) * f64::from(height) * 4.0 {
         return Ok(None);
     }
     let buffer = Uint8Array::new_with_length(size as u32);
-    let copied = frame.copy_to(&buffer, &format).fails_as(facts.broken())?;
+    let copied = frame.copy_to(&buffer, &options).fails_as(facts.broken())?;
     JsFuture::from(copied).await.fails_as(facts.broken())?;
     Ok(Some(Decoded::Copied {
-        rgba: buffer.to_vec(),
+        pixels: buffer.to_vec(),
+        layout,
         width,
         height,
         full,
@@ -526,7 +542,8 @@ enum Decoded {
     /// A decoded JPEG's pixels as they came from the decoder, at its reduced DCT scale, and
     /// the file's declared size (which the output's size comes from).
     Copied {
-        rgba: Vec<u8>,
+        pixels: Vec<u8>,
+        layout: PixelLayout,
         width: u32,
         height: u32,
         full: (u32, u32),
@@ -667,12 +684,13 @@ async fn gate_and_encode(
             (s, Some(pixels))
         }
         Decoded::Copied {
-            rgba,
+            pixels,
+            layout,
             width,
             height,
             full,
         } => {
-            let s = Selfie::from_decoded(width, height, &rgba, full, opts, watch)?;
+            let s = Selfie::from_decoded(width, height, &pixels, layout, full, opts, watch)?;
             (s, None)
         }
         Decoded::Pdf(_) => return Err(SelfieError::Internal.into()),

@@ -373,6 +373,89 @@ async fn formats_only_the_browser_decodes() {
     assert_jpeg(&out, 900.0, 300.0, 2_000_000.0);
 }
 
+/// The output decoded back to RGBA by the browser, and its width.
+async fn decoded_output(out: &JsValue) -> (Vec<u8>, usize) {
+    let window = web_sys::window().unwrap();
+    let bytes: Vec<u8> = window
+        .atob(&text(out, "base64"))
+        .unwrap()
+        .chars()
+        .map(|c| c as u8)
+        .collect();
+    let p = window
+        .create_image_bitmap_with_blob(&blob_of(&bytes))
+        .unwrap();
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(p).await.unwrap().unchecked_into();
+    let (w, h) = (bitmap.width(), bitmap.height());
+    let c = OffscreenCanvas::new(w, h).unwrap();
+    let ctx: OffscreenCanvasRenderingContext2d =
+        c.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0).unwrap();
+    let data = ctx
+        .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
+        .unwrap();
+    (data.data().0, w as usize)
+}
+
+/// Colours come through both decoding paths unchanged: the decoder's own pixel order (BGRX
+/// in Chromium, for a JPEG decoded at a reduced scale) is read as such, and `<img>`'s canvas
+/// pixels as RGBA.
+#[wasm_bindgen_test]
+async fn colours_survive_both_file_paths() {
+    let quads = [
+        [220u8, 30, 30],
+        [30, 200, 40],
+        [40, 50, 220],
+        [240, 240, 240],
+    ];
+    // Wider than 2 × 1280, so that the decoder works at ½ scale.
+    let (w, h) = (2600u32, 200u32);
+    let px: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let q = quads[((i / w) / (h / 2) * 2 + (i % w) / (w / 2)) as usize];
+            [q[0], q[1], q[2], 255]
+        })
+        .collect();
+    let c = OffscreenCanvas::new(w, h).unwrap();
+    let ctx: OffscreenCanvasRenderingContext2d =
+        c.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.put_image_data(&own_image_data(&px, w, h), 0.0, 0.0)
+        .unwrap();
+    let o = ImageEncodeOptions::new();
+    o.set_type("image/jpeg");
+    o.set_quality(0.95);
+    let jpeg: Blob = JsFuture::from(c.convert_to_blob_with_options(&o).unwrap())
+        .await
+        .unwrap()
+        .unchecked_into();
+    // Flat quadrants are not a photo: the gate would call them blurred.
+    let unchecked = opts(&[("checks", false.into())]);
+    let global = js_sys::global();
+    let saved = get(global.as_ref(), "ImageDecoder");
+    assert!(!saved.is_undefined(), "Chromium has ImageDecoder");
+    for path in ["ImageDecoder", "<img>"] {
+        if path == "<img>" {
+            Reflect::delete_property(&global, &"ImageDecoder".into()).unwrap();
+        }
+        let out = prepare(jpeg.clone(), unchecked.clone()).await.unwrap();
+        assert_jpeg(&out, 1280.0, 98.0, 2_000_000.0);
+        let (rgba, ow) = decoded_output(&out).await;
+        for (k, q) in quads.iter().enumerate() {
+            let (x, y) = (320 + 640 * (k % 2), 24 + 49 * (k / 2));
+            let p = &rgba[(y * ow + x) * 4..][..3];
+            let off = p
+                .iter()
+                .zip(q)
+                .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs());
+            assert!(
+                off.max().unwrap() <= 24,
+                "{path}: quadrant {k} is {p:?}, not {q:?}"
+            );
+        }
+    }
+    Reflect::set(global.as_ref(), &"ImageDecoder".into(), &saved).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn exif_orientation_is_applied() {
     let jpeg = bytes_of(&encoded(400, 200, "image/jpeg").await).await;
