@@ -261,7 +261,7 @@ impl Coefficients {
                     4 => (1, &tables[1]),
                     _ => (2, &tables[1]),
                 };
-                let (q, mask) = table.quantize_zigzag(block);
+                let (q, mask) = table.quantize_masked(block);
                 let codes = if component == 0 {
                     &LUMA_CODES
                 } else {
@@ -304,10 +304,28 @@ pub(crate) const ZIGZAG: [u8; 64] = [
 pub(crate) struct QuantTable {
     /// The table as written in the file (1–255), natural order.
     values: [u8; 64],
-    /// Half the divisor plus ½, so that `(|c| + bias) * inverse` truncates to the rounded
-    /// quotient `round(|c| / (8q))` exactly (see `quantize_portable`).
-    pub bias: [f32; 64],
+    /// `1 / (8q)` for each entry `q`: the DCT's output is 8 times the true coefficient.
     pub inverse: [f32; 64],
+}
+
+/// `1.5 · 2^23`: adding it to an f32 of magnitude below `2^22` rounds that to an integer (to
+/// nearest, ties to even), which the low bits of the sum then hold.
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
+
+/// `c / d` rounded to nearest with halves away from zero, as libjpeg does, for an
+/// even divisor `d` (`inverse` is `1/d`).
+///
+/// That rounding of `c / d` is `⌊(|c| + d/2) / d⌋`, and with `d` even it equals the
+/// round-to-nearest of `(|c| + ½) / d`, whose fractional part is always at least `½/d` from
+/// ½: the rounding errors of the f32 product (below `|c|/d · 2^-23`) cannot move it across.
+/// The sign goes on before rounding, which is symmetric. The test
+/// `quantization_is_exact_for_every_divisor_and_value` checks all of it exhaustively.
+#[inline(always)]
+pub(crate) fn quantize_one(c: i16, inverse: f32) -> i16 {
+    let c = f32::from(c);
+    let v = (c + 0.5f32.copysign(c)) * inverse;
+    // As the SIMD kernel rounds (`round_ties_even` would give the same).
+    ((v + ROUNDER).to_bits() as i32 - ROUNDER.to_bits() as i32) as i16
 }
 
 impl QuantTable {
@@ -317,64 +335,94 @@ impl QuantTable {
         let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
         let mut t = QuantTable {
             values: [0; 64],
-            bias: [0.0; 64],
             inverse: [0.0; 64],
         };
         for (i, &b) in base.iter().enumerate() {
             let v = ((u32::from(b) * scale + 50) / 100).clamp(1, 255);
             t.values[i] = v as u8;
-            let divisor = (v * 8) as f32;
-            t.bias[i] = divisor / 2.0 + 0.5;
-            t.inverse[i] = 1.0 / divisor;
+            t.inverse[i] = 1.0 / (v * 8) as f32;
         }
         t
     }
 
-    /// Quantizes a block in natural order, rounding to nearest with halves away from zero,
-    /// as libjpeg does.
-    ///
-    /// In f32: for an integer `n = |c| + d/2 < 2^16` and an even divisor `d ≤ 2040`, the exact
-    /// `(n + ½) / d` is at least `½d` away from an integer, while the rounding error of the
-    /// product is below `2^-7 / d`, so truncation gives exactly `⌊n / d⌋`.
+    /// Quantizes a block in natural order (see [`quantize_one`]).
     #[cfg_attr(
         all(target_arch = "wasm32", target_feature = "simd128"),
         allow(dead_code)
     )]
     pub fn quantize_portable(&self, block: &Block) -> Block {
         let mut q = [0i16; 64];
-        for (i, (o, &c)) in q.iter_mut().zip(block).enumerate() {
-            let c = f32::from(c);
-            let v = ((c.abs() + self.bias[i]) * self.inverse[i]) as i16;
-            *o = if c < 0.0 { -v } else { v };
+        for ((o, &c), &inv) in q.iter_mut().zip(block).zip(&self.inverse) {
+            *o = quantize_one(c, inv);
         }
         q
     }
 
-    /// The quantized block in zigzag order, and which of its coefficients are not zero.
+    /// The quantized block (natural order), and which of its coefficients are not zero, in
+    /// zigzag order: bit `k` for the `k`-th coefficient the Huffman coder writes.
     #[cfg_attr(
         all(target_arch = "wasm32", target_feature = "simd128"),
         allow(dead_code)
     )]
-    pub fn zigzag_portable(&self, block: &Block) -> (Block, u64) {
+    pub fn quantize_masked_portable(&self, block: &Block) -> (Block, u64) {
         let q = self.quantize_portable(block);
-        let mut z = [0i16; 64];
-        for (k, &n) in ZIGZAG.iter().enumerate() {
-            z[k] = q[usize::from(n) & 63];
-        }
-        let mask = z
+        let natural = q
             .iter()
             .enumerate()
-            .fold(0u64, |m, (k, &v)| m | (u64::from(v != 0) << k));
-        (z, mask)
+            .fold(0u64, |m, (n, &v)| m | (u64::from(v != 0) << n));
+        (q, zigzag_mask(natural))
     }
 
     #[inline]
-    fn quantize_zigzag(&self, block: &Block) -> (Block, u64) {
+    fn quantize_masked(&self, block: &Block) -> (Block, u64) {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return crate::simd::quantize_zigzag(block, &self.bias, &self.inverse);
+        return crate::simd::quantize_masked(block, &self.inverse);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        self.zigzag_portable(block)
+        self.quantize_masked_portable(block)
     }
+}
+
+/// Zigzag position of each natural index (the inverse of [`ZIGZAG`]).
+const ZIGZAG_POSITION: [u8; 64] = {
+    let mut p = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        p[ZIGZAG[k] as usize] = k as u8;
+        k += 1;
+    }
+    p
+};
+
+/// For each nibble `i` of a natural-order bit mask and each of its 16 values: the same bits
+/// at their zigzag positions. Sixteen lookups reorder a whole mask (2 KB of table).
+const ZIGZAG_NIBBLES: [[u64; 16]; 16] = {
+    let mut t = [[0u64; 16]; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut v = 0;
+        while v < 16 {
+            let mut bit = 0;
+            while bit < 4 {
+                if v & (1 << bit) != 0 {
+                    t[i][v] |= 1 << ZIGZAG_POSITION[i * 4 + bit];
+                }
+                bit += 1;
+            }
+            v += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// A natural-order bit mask (bit `n` for coefficient `n`) in zigzag order.
+#[inline(always)]
+pub(crate) fn zigzag_mask(natural: u64) -> u64 {
+    let mut m = 0;
+    for (i, t) in ZIGZAG_NIBBLES.iter().enumerate() {
+        m |= t[((natural >> (4 * i)) & 15) as usize];
+    }
+    m
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,10 +596,11 @@ fn put_symbol(w: &mut BitWriter, codes: &Codes, symbol: u8, extra: u32, extra_le
     w.put((code << extra_len) | extra, len + extra_len);
 }
 
-/// Huffman-codes one quantized block in zigzag order; `nonzero` has a bit set for each
-/// coefficient that is not zero, so runs of zeros are skipped in one step.
-fn encode_block(w: &mut BitWriter, z: &Block, nonzero: u64, prev_dc: i32, codes: &ComponentCodes) {
-    let (size, bits) = category(i32::from(z[0]) - prev_dc);
+/// Huffman-codes one quantized block (natural order) in zigzag order; `nonzero` has bit `k`
+/// set when the `k`-th coefficient in zigzag order is not zero, so runs of zeros are skipped
+/// in one step.
+fn encode_block(w: &mut BitWriter, q: &Block, nonzero: u64, prev_dc: i32, codes: &ComponentCodes) {
+    let (size, bits) = category(i32::from(q[0]) - prev_dc);
     put_symbol(w, &codes.dc, size as u8, bits, size);
 
     let mut mask = nonzero & !1;
@@ -565,7 +614,8 @@ fn encode_block(w: &mut BitWriter, z: &Block, nonzero: u64, prev_dc: i32, codes:
             run -= 16;
         }
         // Baseline allows 10-bit AC values; rounding can reach 1024 only at quality 100.
-        let (size, bits) = category(i32::from(z[(k & 63) as usize]).clamp(-1023, 1023));
+        let n = ZIGZAG[(k & 63) as usize];
+        let (size, bits) = category(i32::from(q[usize::from(n) & 63]).clamp(-1023, 1023));
         put_symbol(w, &codes.ac, ((run << 4) | size) as u8, bits, size);
         last = k;
     }
@@ -655,15 +705,41 @@ mod tests {
             let t = QuantTable::new(&LUMA_QUANT, quality);
             // Every coefficient value a DCT of 8-bit samples can give, at every position.
             for c in -8200i32..=8200 {
-                let (z, mask) = t.quantize_zigzag(&[c as i16; 64]);
-                assert_eq!(mask == 0, z.iter().all(|&v| v == 0));
+                let (q, mask) = t.quantize_masked(&[c as i16; 64]);
                 for (k, &n) in ZIGZAG.iter().enumerate() {
-                    let d = i32::from(t.values[usize::from(n)]) * 8;
+                    let n = usize::from(n);
+                    let d = i32::from(t.values[n]) * 8;
                     let want = c.signum() * ((c.abs() + d / 2) / d);
-                    assert_eq!(i32::from(z[k]), want, "q{quality} at {n}, c {c}");
+                    assert_eq!(i32::from(q[n]), want, "q{quality} at {n}, c {c}");
+                    assert_eq!(mask >> k & 1 == 1, want != 0);
                 }
             }
         }
+    }
+
+    #[test]
+    fn quantization_is_exact_for_every_divisor_and_value() {
+        for q in 1..=255i32 {
+            let d = q * 8;
+            let inverse = 1.0 / d as f32;
+            for c in i32::from(i16::MIN)..=i32::from(i16::MAX) {
+                let want = c.signum() * ((c.abs() + d / 2) / d);
+                assert_eq!(
+                    i32::from(quantize_one(c as i16, inverse)),
+                    want,
+                    "{c} / {d}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn masks_are_reordered_to_zigzag() {
+        for n in 0..64 {
+            let k = ZIGZAG.iter().position(|&z| usize::from(z) == n).unwrap();
+            assert_eq!(zigzag_mask(1 << n), 1 << k);
+        }
+        assert_eq!(zigzag_mask(u64::MAX), u64::MAX);
     }
 
     #[test]

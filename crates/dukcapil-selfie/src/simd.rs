@@ -431,20 +431,24 @@ pub(crate) fn fdct(data: &[u8], at: usize, stride: usize, out: &mut [i16; 64]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantization: `jpeg::QuantTable::quantize_zigzag`.
+// Quantization: `jpeg::QuantTable::quantize_masked`.
 
 /// The block quantized, in natural order, as eight rows of eight i16.
 #[inline(always)]
-fn quantize_rows(block: &[i16; 64], bias: &[f32; 64], inverse: &[f32; 64]) -> [v128; 8] {
+fn quantize_rows(block: &[i16; 64], inverse: &[f32; 64]) -> [v128; 8] {
+    use crate::jpeg::ROUNDER;
+    // `jpeg::quantize_one`, four lanes at a time.
     let half = |c: v128, at: usize| {
-        let a = i32x4_abs(c);
-        let f = f32x4_mul(
-            f32x4_add(f32x4_convert_i32x4(a), load_f32x4(bias, at)),
+        let f = f32x4_convert_i32x4(c);
+        let sign = v128_and(f, u32x4_splat(0x8000_0000));
+        let v = f32x4_mul(
+            f32x4_add(f, v128_or(f32x4_splat(0.5), sign)),
             load_f32x4(inverse, at),
         );
-        let v = i32x4_trunc_sat_f32x4(f);
-        // Back to the coefficient's sign.
-        v128_bitselect(i32x4_neg(v), v, i32x4_lt(c, i32x4_splat(0)))
+        i32x4_sub(
+            f32x4_add(v, f32x4_splat(ROUNDER)),
+            u32x4_splat(ROUNDER.to_bits()),
+        )
     };
     let mut rows = [i16x8_splat(0); 8];
     for (r, row) in rows.iter_mut().enumerate() {
@@ -456,79 +460,17 @@ fn quantize_rows(block: &[i16; 64], bias: &[f32; 64], inverse: &[f32; 64]) -> [v
     rows
 }
 
-/// For each 8 coefficients of the zigzag order, and each row of the natural order: which
-/// bytes of the row go where (`0x80`: none), for `i8x16_swizzle`; and which rows contribute.
-struct ZigzagMasks {
-    masks: [[[u8; 16]; 8]; 8],
-    rows: [u8; 8],
-}
-
-const ZIGZAG_MASKS: ZigzagMasks = {
-    let mut z = ZigzagMasks {
-        masks: [[[0x80; 16]; 8]; 8],
-        rows: [0; 8],
-    };
-    let mut k = 0;
-    while k < 64 {
-        let n = crate::jpeg::ZIGZAG[k] as usize;
-        let (out, lane, row, col) = (k / 8, k % 8, n / 8, n % 8);
-        z.masks[out][row][2 * lane] = (2 * col) as u8;
-        z.masks[out][row][2 * lane + 1] = (2 * col + 1) as u8;
-        z.rows[out] |= 1 << row;
-        k += 1;
-    }
-    z
-};
-
-/// `jpeg::QuantTable::zigzag_portable`: quantized, in zigzag order (each output vector
-/// gathered from the rows it draws on with byte shuffles), and which coefficients are not
-/// zero.
-pub(crate) fn quantize_zigzag(
-    block: &[i16; 64],
-    bias: &[f32; 64],
-    inverse: &[f32; 64],
-) -> ([i16; 64], u64) {
-    let rows = quantize_rows(block, bias, inverse);
-    let mut z = [0i16; 64];
-    let mut mask = 0u64;
+/// `jpeg::QuantTable::quantize_masked_portable`: the block quantized (natural order), and
+/// which coefficients are not zero, in zigzag order.
+pub(crate) fn quantize_masked(block: &[i16; 64], inverse: &[f32; 64]) -> ([i16; 64], u64) {
+    let mut q = [0i16; 64];
     let zero = i16x8_splat(0);
-    for out in 0..8 {
-        let mut v = zero;
-        for (row, src) in rows.iter().enumerate() {
-            if ZIGZAG_MASKS.rows[out] & (1 << row) != 0 {
-                let m = &ZIGZAG_MASKS.masks[out][row];
-                v = v128_or(v, i8x16_swizzle(*src, load(m, 0)));
-            }
-        }
-        store_i16x8(&mut z, out * 8, v);
-        mask |= u64::from(i16x8_bitmask(i16x8_ne(v, zero))) << (out * 8);
+    let mut natural = 0u64;
+    for (r, row) in quantize_rows(block, inverse).iter().enumerate() {
+        store_i16x8(&mut q, r * 8, *row);
+        natural |= u64::from(i16x8_bitmask(i16x8_ne(*row, zero))) << (r * 8);
     }
-    (z, mask)
-}
-
-/// Quantizes the block in natural order into `q`.
-#[cfg(test)]
-pub(crate) fn quantize(
-    block: &[i16; 64],
-    bias: &[f32; 64],
-    inverse: &[f32; 64],
-    q: &mut [i16; 64],
-) {
-    for (r, row) in quantize_rows(block, bias, inverse).iter().enumerate() {
-        store_i16x8(q, r * 8, *row);
-    }
-}
-
-/// Which of the 64 coefficients are not zero, one bit each.
-#[cfg(test)]
-pub(crate) fn nonzero_mask(z: &[i16; 64]) -> u64 {
-    let zero = i16x8_splat(0);
-    let mut mask = 0u64;
-    for i in 0..8 {
-        let ne = i16x8_ne(load_i16x8(z, i * 8), zero);
-        mask |= u64::from(i16x8_bitmask(ne)) << (i * 8);
-    }
-    mask
+    (q, crate::jpeg::zigzag_mask(natural))
 }
 
 #[cfg(test)]
@@ -665,16 +607,12 @@ mod tests {
             assert_eq!(got, want, "dct round {round}");
             for quality in [10u8, 85, 100] {
                 let t = crate::jpeg::QuantTable::new(&crate::jpeg::LUMA_QUANT, quality);
-                let mut q = [0i16; 64];
-                quantize(&got, &t.bias, &t.inverse, &mut q);
-                assert_eq!(q, t.quantize_portable(&got), "quantize q{quality}");
-                let expected: u64 = q
-                    .iter()
-                    .enumerate()
-                    .fold(0, |m, (i, &v)| m | (u64::from(v != 0) << i));
-                assert_eq!(nonzero_mask(&q), expected);
-                let (z, mask) = quantize_zigzag(&got, &t.bias, &t.inverse);
-                assert_eq!((z, mask), t.zigzag_portable(&got), "zigzag q{quality}");
+                let masked = quantize_masked(&got, &t.inverse);
+                assert_eq!(
+                    masked,
+                    t.quantize_masked_portable(&got),
+                    "masked q{quality}"
+                );
             }
         }
     }
