@@ -206,15 +206,39 @@ fn convert_row_pair<const BGR: bool>(
     img: &mut Ycc420,
 ) {
     let width = top.len() / 4;
-    let mut ytop = [0u8; GROUP];
-    let mut ybot = [0u8; GROUP];
-    let mut cb = [0u8; GROUP / 2];
-    let mut cr = [0u8; GROUP / 2];
-    let pairs = top
+    let whole = width / GROUP * GROUP;
+    // The rows written, each cut into groups (at an odd bottom edge the second luma row is
+    // the first one again: its values go to a scratch row).
+    let stride = img.y.stride;
+    let mut scratch = Vec::new();
+    let (ytop, ybot) = if y1 == y0 {
+        scratch.resize(whole, 0);
+        (&mut img.y.data[y0 * stride..][..whole], &mut scratch[..])
+    } else {
+        let (above, below) = img.y.data.split_at_mut(y1 * stride);
+        (&mut above[y0 * stride..][..whole], &mut below[..whole])
+    };
+    let cb = &mut img.cb.row_mut(cy)[..whole / 2];
+    let cr = &mut img.cr.row_mut(cy)[..whole / 2];
+    let groups = top
         .chunks_exact(GROUP * 4)
-        .zip(bottom.chunks_exact(GROUP * 4));
-    for (g, (t, b)) in pairs.enumerate() {
+        .zip(bottom.chunks_exact(GROUP * 4))
+        .zip(
+            ytop.chunks_exact_mut(GROUP)
+                .zip(ybot.chunks_exact_mut(GROUP)),
+        )
+        .zip(
+            cb.chunks_exact_mut(GROUP / 2)
+                .zip(cr.chunks_exact_mut(GROUP / 2)),
+        );
+    for (((t, b), (yt, yb)), (u, v)) in groups {
         let (Some(t), Some(b)) = (t.first_chunk(), b.first_chunk()) else {
+            continue;
+        };
+        let (Some(yt), Some(yb)) = (yt.first_chunk_mut(), yb.first_chunk_mut()) else {
+            continue;
+        };
+        let (Some(u), Some(v)) = (u.first_chunk_mut(), v.first_chunk_mut()) else {
             continue;
         };
         // Frames are opaque: then no copy.
@@ -225,14 +249,7 @@ fn convert_row_pair<const BGR: bool>(
             (ft, fb) = (flatten_alpha(t), flatten_alpha(b));
             (&ft, &fb)
         };
-        convert_group::<BGR>(t, b, &mut ytop, &mut ybot, &mut cb, &mut cr);
-        let x = g * GROUP;
-        img.y.row_mut(y0)[x..x + GROUP].copy_from_slice(&ytop);
-        if y1 != y0 {
-            img.y.row_mut(y1)[x..x + GROUP].copy_from_slice(&ybot);
-        }
-        img.cb.row_mut(cy)[x / 2..x / 2 + GROUP / 2].copy_from_slice(&cb);
-        img.cr.row_mut(cy)[x / 2..x / 2 + GROUP / 2].copy_from_slice(&cr);
+        convert_group::<BGR>(t, b, yt, yb, u, v);
     }
     // The rest, a pixel pair at a time. At an odd right or bottom edge the last column or
     // row stands in for the missing one (written twice with the same value).

@@ -135,15 +135,14 @@ use crate::simd::{transpose, vertical_row};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use {transpose_portable as transpose, vertical_row_portable as vertical_row};
 
-/// `src` resized to `width × height`, mapping output samples onto the source with `scale_x`
-/// and `scale_y` (source samples per output sample), padded to 16.
+/// `src` resized with the weights of its columns and rows (`cols` gives the output's width,
+/// `rows` its height), padded to 16.
 ///
 /// Both passes are vertical, which vectorizes without horizontal sums: rows, then a
 /// transpose, the former columns as rows, and a transpose back (measured in Chromium: the
 /// horizontal pass took twice the vertical one's time per sample).
-fn resize_plane(src: &Plane, width: usize, height: usize, scale_x: f64, scale_y: f64) -> Plane {
-    let rows = Weights::new(src.height, height, scale_y);
-    let cols = Weights::new(src.width, width, scale_x);
+fn resize_plane(src: &Plane, cols: &Weights, rows: &Weights) -> Plane {
+    let (width, height) = (cols.starts.len(), rows.starts.len());
     let mut tall = Plane::padded(src.width, height, 16);
     for y in 0..height {
         let (start, weights) = rows.of(y);
@@ -181,10 +180,21 @@ impl Ycc420 {
         let sx = self.width() as f64 / width as f64;
         let sy = self.height() as f64 / height as f64;
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let (c, r) = (&self.cb, &self.cr);
+        // Both chroma planes have the same size: one set of weights.
+        let chroma = (
+            Weights::new(c.width, cw, sx),
+            Weights::new(c.height, ch, sy),
+        );
+        debug_assert_eq!((c.width, c.height), (r.width, r.height));
         Ycc420 {
-            y: resize_plane(&self.y, width, height, sx, sy),
-            cb: resize_plane(&self.cb, cw, ch, sx, sy),
-            cr: resize_plane(&self.cr, cw, ch, sx, sy),
+            y: resize_plane(
+                &self.y,
+                &Weights::new(self.y.width, width, sx),
+                &Weights::new(self.y.height, height, sy),
+            ),
+            cb: resize_plane(c, &chroma.0, &chroma.1),
+            cr: resize_plane(r, &chroma.0, &chroma.1),
         }
     }
 }
@@ -202,6 +212,12 @@ mod tests {
         }
         p.pad_edges();
         p
+    }
+
+    /// `src` resized to `width × height` with the given scales.
+    fn resized(src: &Plane, width: usize, height: usize, sx: f64, sy: f64) -> Plane {
+        let cols = Weights::new(src.width, width, sx);
+        resize_plane(src, &cols, &Weights::new(src.height, height, sy))
     }
 
     #[test]
@@ -227,11 +243,11 @@ mod tests {
     #[test]
     fn flat_stays_flat_and_gradients_stay_monotone() {
         let flat = filled(300, 200, |_, _| 77);
-        let out = resize_plane(&flat, 200, 133, 1.5, 200.0 / 133.0);
+        let out = resized(&flat, 200, 133, 1.5, 200.0 / 133.0);
         assert!((0..133).all(|y| out.row(y).iter().all(|&v| v == 77)));
 
         let ramp = filled(256, 64, |x, _| x as u8);
-        let out = resize_plane(&ramp, 128, 32, 2.0, 2.0);
+        let out = resized(&ramp, 128, 32, 2.0, 2.0);
         let row = out.row(10);
         assert!(row.windows(2).all(|p| p[0] <= p[1]), "{row:?}");
         // Output sample i is centred on source 2i + 0.5.
@@ -254,7 +270,7 @@ mod tests {
     fn no_aliasing_when_shrinking_a_fine_pattern() {
         // One-pixel stripes average out to grey at a third of the size.
         let stripes = filled(300, 30, |x, _| if x % 2 == 0 { 0 } else { 255 });
-        let out = resize_plane(&stripes, 100, 10, 3.0, 3.0);
+        let out = resized(&stripes, 100, 10, 3.0, 3.0);
         for x in 2..98 {
             let v = out.row(5)[x];
             assert!((115..=140).contains(&v), "x {x}: {v}");
