@@ -242,9 +242,9 @@ for (const input of ['frame', 'file']) {
 // Stage names as the stage-timing build reports them, in pipeline order.
 const STAGES = [
   ['inspect', 'file checks: head, declared size, JPEG end marker'],
-  ['decode', 'browser decode + draw at output size + getImageData (files)'],
-  ['copy', 'pixels into wasm (ImageData → wasm memory)'],
-  ['convert', 'colour conversion RGBA → YCbCr 4:2:0'],
+  ['decode', 'files: browser decode (ImageDecoder, reduced DCT scale), copied into wasm'],
+  ['copy', 'frames: pixels into wasm (ImageData → wasm memory)'],
+  ['convert', 'colour conversion RGBA/BGRX → YCbCr 4:2:0'],
   ['resize', 'resize (Catmull-Rom, planar)'],
   ['measure', 'quality gate measures (exposure, sharpness)'],
   ['faces', 'FaceDetector (where the browser has one)'],
