@@ -194,6 +194,7 @@ const PIECE: u64 = 1024 * 1024;
 /// let mut search = EndMarkerSearch::new(20, file.len() as u64);
 /// let first = search.next_read().unwrap();
 /// assert_eq!(first, file.len() as u64 - 65_536..file.len() as u64);
+/// assert_eq!(first, EndMarkerSearch::first_read(file.len() as u64));
 /// search.feed(&file[first.start as usize..first.end as usize]);
 /// assert_eq!((search.found(), search.next_read()), (true, None));
 /// ```
@@ -221,6 +222,13 @@ impl EndMarkerSearch {
             in_tail: true,
             bytes: ByteSearch::default(),
         }
+    }
+
+    /// The range a search of a `len`-byte file asks for first, when its first scan starts
+    /// before it (as it does in any file longer than twice this range): a caller may read it
+    /// together with the file's head.
+    pub fn first_read(len: u64) -> Range<u64> {
+        len.saturating_sub(TAIL)..len
     }
 
     /// Where the forward search stops: one byte into the tail, so that an `FF` just before

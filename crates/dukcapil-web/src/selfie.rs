@@ -12,6 +12,7 @@ use dukcapil_selfie::{
     SelfieOptions,
 };
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
+use std::ops::Range;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -511,11 +512,13 @@ const HEAD_BYTES: u64 = 64 * 1024;
 /// A JPEG whose markers need more than this before the first scan is refused.
 const MAX_HEAD_BYTES: u64 = 16 * 1024 * 1024;
 
+fn slice(blob: &Blob, range: Range<u64>) -> Res<Blob> {
+    blob.slice_with_f64_and_f64(range.start as f64, range.end as f64)
+        .fails_as(SelfieError::Internal)
+}
+
 async fn blob_range(blob: &Blob, start: u64, end: u64) -> Res<Vec<u8>> {
-    let part = blob
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .fails_as(SelfieError::Internal)?;
-    blob_bytes(&part).await
+    blob_bytes(&slice(blob, start..end)?).await
 }
 
 async fn blob_bytes(blob: &Blob) -> Res<Vec<u8>> {
@@ -555,7 +558,21 @@ enum Decoded {
 async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> Res<Decoded> {
     watch.lap("inspect");
     let len = blob.size() as u64;
-    let mut head = blob_range(blob, 0, HEAD_BYTES.min(len)).await?;
+    // A long file's head and the tail a JPEG's end marker is looked for in first, in one read.
+    let tail_range = EndMarkerSearch::first_read(len);
+    let (mut head, mut tail) = if len >= 2 * HEAD_BYTES && tail_range.start >= HEAD_BYTES {
+        let (first, last) = (
+            slice(blob, 0..HEAD_BYTES)?,
+            slice(blob, tail_range.clone())?,
+        );
+        let parts = Array::of2(&first, &last);
+        let both = Blob::new_with_blob_sequence(&parts).fails_as(SelfieError::Internal)?;
+        let mut head = blob_bytes(&both).await?;
+        let tail = head.split_off(HEAD_BYTES as usize);
+        (head, Some(tail))
+    } else {
+        (blob_range(blob, 0, HEAD_BYTES.min(len)).await?, None)
+    };
     let plan = loop {
         match inspect(&head, len, opts)? {
             FilePlan::ReadMore(n) if n <= MAX_HEAD_BYTES => head = blob_range(blob, 0, n).await?,
@@ -577,7 +594,10 @@ async fn from_file(blob: &Blob, opts: &SelfieOptions, watch: &mut Stopwatch) -> 
             // Before the decoder starts: its reading of the file slows ours (measured).
             let mut end = EndMarkerSearch::new(scan_start, len);
             while let Some(r) = end.next_read() {
-                end.feed(&blob_range(blob, r.start, r.end).await?);
+                match tail.take() {
+                    Some(t) if r == tail_range => end.feed(&t),
+                    _ => end.feed(&blob_range(blob, r.start, r.end).await?),
+                }
             }
             if !end.found() {
                 return Err(SelfieError::Truncated.into());

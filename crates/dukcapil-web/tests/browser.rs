@@ -491,6 +491,14 @@ async fn a_phone_photo_through_image_decoder() {
     assert_jpeg(&out, 1280.0, 960.0, 2_000_000.0);
     let m = get(&out, "metrics");
     assert!(num(&m, "sharpness") > 0.55 && num(&m, "brightness") > 52.0);
+    // The end marker is looked for in the last 64 KiB (read with the head), then from the
+    // first scan on: found before 100 KB of appended data, missing from half the file.
+    let appended = [photo, &[0u8; 100_000][..]].concat();
+    let out = prepare(blob_of(&appended), JsValue::UNDEFINED).await;
+    assert_jpeg(&out.unwrap(), 1280.0, 960.0, 2_000_000.0);
+    let half = blob_of(&photo[..photo.len() / 2]);
+    let err = prepare(half, JsValue::UNDEFINED).await.unwrap_err();
+    assert_error(&err, "SelfieError", "SELFIE_TRUNCATED");
 }
 
 #[wasm_bindgen_test]
