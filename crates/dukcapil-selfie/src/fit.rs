@@ -60,6 +60,36 @@ pub fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
     (scale(width), scale(height))
 }
 
+/// A selfie converted to planes at its source size, not yet resized: see
+/// [`Selfie::convert`].
+pub struct Converted {
+    source: Ycc420,
+    full: (u32, u32),
+    opts: SelfieOptions,
+}
+
+impl Converted {
+    /// Resizes to the output size and measures: the [`Selfie`].
+    pub fn resize(self, probe: &mut dyn Probe) -> Selfie {
+        let Converted { source, full, opts } = self;
+        let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
+        let resized =
+            ((tw as usize, th as usize) != (source.width(), source.height())).then(|| {
+                probe.stage(Stage::Resize);
+                source.resized(tw as usize, th as usize)
+            });
+        probe.stage(Stage::Measure);
+        let metrics = measure(&resized.as_ref().unwrap_or(&source).y);
+        Selfie {
+            source,
+            resized,
+            full,
+            metrics,
+            opts,
+        }
+    }
+}
+
 /// A selfie converted, resized and measured, ready for the gate's verdicts and the encoder.
 ///
 /// [`prepare_from_rgba`](crate::prepare_from_rgba) is `Selfie::from_rgba`, then
@@ -95,6 +125,7 @@ impl Selfie {
     /// Like [`from_rgba`](Selfie::from_rgba), for 4-byte pixels in any [`PixelLayout`] that a
     /// decoder may have scaled down (DCT scaling) from a `full.0 × full.1` image: the output's
     /// size and exact aspect ratio come from those numbers, and the limits apply to them.
+    /// It is [`convert`](Selfie::convert), then [`Converted::resize`].
     pub fn from_decoded(
         width: u32,
         height: u32,
@@ -104,6 +135,22 @@ impl Selfie {
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
+        let converted = Selfie::convert(width, height, pixels, layout, full, opts, probe)?;
+        Ok(converted.resize(probe))
+    }
+
+    /// The first half of [`from_decoded`](Selfie::from_decoded): the checks and the colour
+    /// conversion. A host that must not hold its thread for long runs other work before
+    /// [`Converted::resize`].
+    pub fn convert(
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+        layout: PixelLayout,
+        full: (u32, u32),
+        opts: &SelfieOptions,
+        probe: &mut dyn Probe,
+    ) -> Result<Converted, SelfieError> {
         opts.validate()?;
         if width == 0 || height == 0 || full.0 < width || full.1 < height {
             return Err(SelfieError::InvalidFrame);
@@ -114,19 +161,9 @@ impl Selfie {
             return Err(SelfieError::InvalidFrame);
         }
         probe.stage(Stage::Convert);
-        let source = Ycc420::from_pixels(pixels, layout, width as usize, height as usize);
-        let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
-        let resized = ((tw, th) != (width, height)).then(|| {
-            probe.stage(Stage::Resize);
-            source.resized(tw as usize, th as usize)
-        });
-        probe.stage(Stage::Measure);
-        let metrics = measure(&resized.as_ref().unwrap_or(&source).y);
-        Ok(Selfie {
-            source,
-            resized,
+        Ok(Converted {
+            source: Ycc420::from_pixels(pixels, layout, width as usize, height as usize),
             full,
-            metrics,
             opts: *opts,
         })
     }

@@ -45,7 +45,7 @@ mod simd;
 mod sniff;
 
 pub use error::SelfieError;
-pub use fit::{fit_within, Probe, Selfie, Stage, FLOOR_QUALITY};
+pub use fit::{fit_within, Converted, Probe, Selfie, Stage, FLOOR_QUALITY};
 pub use limits::{SelfieLimits, MAX_MAX_PIXELS};
 pub use planes::PixelLayout;
 pub use quality::{QualityChecks, QualityMetrics};

@@ -697,11 +697,12 @@ async fn gate_and_encode(
         yield_to_event_loop().await;
     }
     watch.lap("copy");
-    let (mut selfie, faces_from) = match decoded {
+    let (converted, faces_from) = match decoded {
         Decoded::Given(pixels) | Decoded::Drawn(pixels) => {
+            let (w, h) = (pixels.width(), pixels.height());
             let rgba = pixels.data();
-            let s = Selfie::from_rgba(pixels.width(), pixels.height(), &rgba, opts, watch)?;
-            (s, Some(pixels))
+            let c = Selfie::convert(w, h, &rgba, PixelLayout::Rgba, (w, h), opts, watch)?;
+            (c, Some(pixels))
         }
         Decoded::Copied {
             pixels,
@@ -710,11 +711,16 @@ async fn gate_and_encode(
             height,
             full,
         } => {
-            let s = Selfie::from_decoded(width, height, &pixels, layout, full, opts, watch)?;
-            (s, None)
+            let c = Selfie::convert(width, height, &pixels, layout, full, opts, watch)?;
+            (c, None)
         }
         Decoded::Pdf(_) => return Err(SelfieError::Internal.into()),
     };
+    // Tasks of about 10 ms at most on this project's machine, so that even a loaded one
+    // stays under 50.
+    watch.lap("yield");
+    yield_to_event_loop().await;
+    let mut selfie = converted.resize(watch);
     let refused = |error: SelfieError, selfie: &Selfie| Failure {
         error,
         cause: JsValue::UNDEFINED,
