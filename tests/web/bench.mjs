@@ -248,7 +248,7 @@ const STAGES = [
   ['resize', 'resize (Catmull-Rom, planar)'],
   ['measure', 'quality gate measures (exposure, sharpness)'],
   ['faces', 'FaceDetector (where the browser has one)'],
-  ['yield', 'yielding to the event loop (2 times for an ImageData, 3 for a file)'],
+  ['yield', 'yielding to the event loop (3 times for an ImageData, 4 for a file)'],
   ['dct', 'forward DCT'],
   ['encode', 'quantization + Huffman coding (all attempts of the size search)'],
   ['base64', 'base64 + result object'],

@@ -2,7 +2,7 @@
 //! JPEG, lowering the quality and then the size until the file fits `max_bytes`.
 
 use crate::jpeg::Coefficients;
-use crate::planes::{PixelLayout, Ycc420};
+use crate::planes::{PixelLayout, Plane, Ycc420};
 use crate::quality::{measure, QualityMetrics};
 use crate::{PreparedSelfie, SelfieError, SelfieOptions, MIN_MAX_DIMENSION};
 use dukcapil_core::image::ImageKind;
@@ -29,7 +29,8 @@ pub enum Stage {
     Done,
 }
 
-/// Receives the stage boundaries, for profiling; `()` ignores them.
+/// Receives the stage boundaries, for profiling; `()` ignores them. A stage done in parts
+/// (the resize, the encodes of the size search) is reported at the start of each part.
 pub trait Probe {
     fn stage(&mut self, stage: Stage);
 }
@@ -66,18 +67,38 @@ pub struct Converted {
     source: Ycc420,
     full: (u32, u32),
     opts: SelfieOptions,
+    /// The luma plane at the output size, once [`resize_luma`](Converted::resize_luma) ran.
+    luma: Option<Plane>,
 }
 
 impl Converted {
-    /// Resizes to the output size and measures: the [`Selfie`].
-    pub fn resize(self, probe: &mut dyn Probe) -> Selfie {
-        let Converted { source, full, opts } = self;
-        let (tw, th) = fit_within(full.0, full.1, opts.max_dimension);
-        let resized =
-            ((tw as usize, th as usize) != (source.width(), source.height())).then(|| {
-                probe.stage(Stage::Resize);
-                source.resized(tw as usize, th as usize)
-            });
+    /// The output size, and whether it differs from the source's (then it is resized).
+    fn target(&self) -> Option<(usize, usize)> {
+        let (tw, th) = fit_within(self.full.0, self.full.1, self.opts.max_dimension);
+        let t = (tw as usize, th as usize);
+        (t != (self.source.width(), self.source.height())).then_some(t)
+    }
+
+    /// Resizes the luma plane, about two thirds of the resize: a host that must not hold its
+    /// thread for long may run other work between this and [`resize`](Converted::resize).
+    pub fn resize_luma(&mut self, probe: &mut dyn Probe) {
+        if let (Some((tw, th)), None) = (self.target(), &self.luma) {
+            probe.stage(Stage::Resize);
+            self.luma = Some(self.source.resized_luma(tw, th));
+        }
+    }
+
+    /// Resizes to the output size (what [`resize_luma`](Converted::resize_luma) did not
+    /// already) and measures: the [`Selfie`].
+    pub fn resize(mut self, probe: &mut dyn Probe) -> Selfie {
+        self.resize_luma(probe);
+        let resized = self.luma.take().map(|y| {
+            probe.stage(Stage::Resize);
+            self.source.resized_chroma(y)
+        });
+        let Converted {
+            source, full, opts, ..
+        } = self;
         probe.stage(Stage::Measure);
         let metrics = measure(&resized.as_ref().unwrap_or(&source).y);
         Selfie {
@@ -165,6 +186,7 @@ impl Selfie {
             source: Ycc420::from_pixels(pixels, layout, width as usize, height as usize),
             full,
             opts: *opts,
+            luma: None,
         })
     }
 
@@ -388,6 +410,29 @@ mod tests {
         let s = Selfie::from_rgba(200, 100, &rgba, &opts, &mut r).unwrap();
         s.encode(&mut r).unwrap();
         use Stage::*;
-        assert_eq!(r.0, [Convert, Resize, Measure, Transform, Encode, Done]);
+        // The resize reports itself per part (luma, then chroma), as a host may run other
+        // work in between.
+        assert_eq!(
+            r.0,
+            [Convert, Resize, Resize, Measure, Transform, Encode, Done]
+        );
+    }
+
+    #[test]
+    fn a_resize_in_two_parts_is_the_same_resize() {
+        let rgba = noisy(300, 200);
+        let opts = SelfieOptions {
+            max_dimension: 150,
+            checks: None,
+            ..Default::default()
+        };
+        let whole = Selfie::from_rgba(300, 200, &rgba, &opts, &mut ()).unwrap();
+        let layout = PixelLayout::Rgba;
+        let mut parts =
+            Selfie::convert(300, 200, &rgba, layout, (300, 200), &opts, &mut ()).unwrap();
+        parts.resize_luma(&mut ());
+        let parts = parts.resize(&mut ());
+        assert_eq!(whole.metrics(), parts.metrics());
+        assert_eq!(whole.encode(&mut ()), parts.encode(&mut ()));
     }
 }

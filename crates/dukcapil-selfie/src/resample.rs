@@ -177,25 +177,38 @@ impl Ycc420 {
     /// This image resized to `width × height`. Chroma keeps its siting: chroma sample `i`
     /// covers luma `2i..2i+2` in both images, so both planes use the luma scale.
     pub fn resized(&self, width: usize, height: usize) -> Ycc420 {
-        let sx = self.width() as f64 / width as f64;
-        let sy = self.height() as f64 / height as f64;
-        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let y = self.resized_luma(width, height);
+        self.resized_chroma(y)
+    }
+
+    /// The first part of `resized`, about two thirds of its work: the luma plane.
+    pub fn resized_luma(&self, width: usize, height: usize) -> Plane {
+        let (sx, sy) = self.scales(width, height);
+        let cols = Weights::new(self.y.width, width, sx);
+        resize_plane(&self.y, &cols, &Weights::new(self.y.height, height, sy))
+    }
+
+    /// The rest of `resized`: the chroma planes, for the luma plane `y` already resized.
+    pub fn resized_chroma(&self, y: Plane) -> Ycc420 {
+        let (width, height) = (y.width, y.height);
+        let (sx, sy) = self.scales(width, height);
         let (c, r) = (&self.cb, &self.cr);
         // Both chroma planes have the same size: one set of weights.
-        let chroma = (
-            Weights::new(c.width, cw, sx),
-            Weights::new(c.height, ch, sy),
-        );
+        let cols = Weights::new(c.width, width.div_ceil(2), sx);
+        let rows = Weights::new(c.height, height.div_ceil(2), sy);
         debug_assert_eq!((c.width, c.height), (r.width, r.height));
         Ycc420 {
-            y: resize_plane(
-                &self.y,
-                &Weights::new(self.y.width, width, sx),
-                &Weights::new(self.y.height, height, sy),
-            ),
-            cb: resize_plane(c, &chroma.0, &chroma.1),
-            cr: resize_plane(r, &chroma.0, &chroma.1),
+            y,
+            cb: resize_plane(c, &cols, &rows),
+            cr: resize_plane(r, &cols, &rows),
         }
+    }
+
+    fn scales(&self, width: usize, height: usize) -> (f64, f64) {
+        (
+            self.width() as f64 / width as f64,
+            self.height() as f64 / height as f64,
+        )
     }
 }
 

@@ -697,7 +697,7 @@ async fn gate_and_encode(
         yield_to_event_loop().await;
     }
     watch.lap("copy");
-    let (converted, faces_from) = match decoded {
+    let (mut converted, faces_from) = match decoded {
         Decoded::Given(pixels) | Decoded::Drawn(pixels) => {
             let (w, h) = (pixels.width(), pixels.height());
             let rgba = pixels.data();
@@ -716,8 +716,10 @@ async fn gate_and_encode(
         }
         Decoded::Pdf(_) => return Err(SelfieError::Internal.into()),
     };
-    // Tasks of about 10 ms at most on this project's machine, so that even a loaded one
-    // stays under 50.
+    // Tasks of 10 ms at most on this project's machine, so that a loaded one stays under 50.
+    watch.lap("yield");
+    yield_to_event_loop().await;
+    converted.resize_luma(watch);
     watch.lap("yield");
     yield_to_event_loop().await;
     let mut selfie = converted.resize(watch);
