@@ -10,11 +10,11 @@ const DATA: &str = "node_modules/idn-area-data";
 const HISTORICAL: &str = "crates/xtask/data/historical-regencies.csv";
 
 pub fn run(root: &Path, check: bool) -> Result<()> {
-    let readme = std::fs::read_to_string(root.join(README)).unwrap_or_default();
-    let outputs = [
-        (OUTPUT, generate(root)?),
-        (README, with_generated_sections(&readme)?),
-    ];
+    let mut outputs = vec![(OUTPUT, generate(root)?)];
+    for (doc, sections) in DOCS {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
+        outputs.push((doc, with_generated_sections(doc, &text, sections)?));
+    }
     for (rel, generated) in outputs {
         let path = root.join(rel);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
@@ -33,6 +33,10 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
 }
 
 const README: &str = "README.md";
+const PROXY_README: &str = "crates/dukcapil-proxy/README.md";
+
+/// Each document with generated sections, and its sections.
+const DOCS: &[(&str, &[Section])] = &[(README, SECTIONS), (PROXY_README, PROXY_SECTIONS)];
 
 /// A generated README section: text between `<!-- NAME:start (cargo xtask codegen) -->` and
 /// `<!-- NAME:end -->`.
@@ -56,22 +60,35 @@ const SECTIONS: &[Section] = &[
     },
 ];
 
+const PROXY_SECTIONS: &[Section] = &[
+    Section {
+        name: "check-order",
+        body: dukcapil_proxy::logic::pipeline::order_markdown,
+    },
+    Section {
+        name: "log-reasons",
+        body: dukcapil_proxy::logic::refusal::table_markdown,
+    },
+];
+
 /// The README's error-code table, made from the core's catalogue so it can't drift.
 fn error_table() -> String {
     use dukcapil_core::{ErrorCode, Lang};
     let mut t = String::from(
-        "| code | HTTP | retry helps | English | Bahasa Indonesia |\n|---|---:|:---:|---|---|\n",
+        "| code | HTTP | retry helps | upstream can cause | English | Bahasa Indonesia |\n|---|---:|:---:|:---:|---|---|\n",
     );
     for code in ErrorCode::ALL {
         let status = match code.http_status() {
             0 => "—".to_string(),
             s => s.to_string(),
         };
+        let yes = |b: bool| if b { "yes" } else { "no" };
         let _ = writeln!(
             t,
-            "| `{}` | {status} | {} | {} | {} |",
+            "| `{}` | {status} | {} | {} | {} | {} |",
             code.as_str(),
-            if code.retryable() { "yes" } else { "no" },
+            yes(code.retryable()),
+            yes(code.upstream()),
             code.message(Lang::En),
             code.message(Lang::Id)
         );
@@ -95,30 +112,28 @@ fn selfie_error_table() -> String {
     t
 }
 
-fn with_section(doc: &str, name: &str, body: &str) -> Result<String> {
+fn with_section(file: &str, doc: &str, name: &str, body: &str) -> Result<String> {
     let start_marker = format!("<!-- {name}:start (cargo xtask codegen) -->\n");
     let end_marker = format!("<!-- {name}:end -->");
     let (Some(start), Some(end)) = (doc.find(&start_marker), doc.find(&end_marker)) else {
         return Err(XtaskError::new(format!(
-            "{README} lacks the markers `{}` … `{end_marker}`",
+            "{file} lacks the markers `{}` … `{end_marker}`",
             start_marker.trim_end()
         )));
     };
     let body_start = start + start_marker.len();
     if end < body_start {
         return Err(XtaskError::new(format!(
-            "{README}: {name} markers out of order"
+            "{file}: {name} markers out of order"
         )));
     }
     Ok(format!("{}{body}{}", &doc[..body_start], &doc[end..]))
 }
 
-fn with_generated_sections(readme: &str) -> Result<String> {
-    SECTIONS
-        .iter()
-        .try_fold(readme.to_string(), |doc, section| {
-            with_section(&doc, section.name, &(section.body)())
-        })
+fn with_generated_sections(file: &str, text: &str, sections: &[Section]) -> Result<String> {
+    sections.iter().try_fold(text.to_string(), |doc, section| {
+        with_section(file, &doc, section.name, &(section.body)())
+    })
 }
 
 fn read(root: &Path, rel: &str) -> Result<String> {
@@ -251,14 +266,15 @@ mod tests {
     #[test]
     fn sections_replace_only_what_is_between_the_markers() {
         let doc = "intro\n<!-- t:start (cargo xtask codegen) -->\nstale\n<!-- t:end -->\noutro\n";
-        let out = with_section(doc, "t", "fresh\n").unwrap();
+        let out = with_section("d", doc, "t", "fresh\n").unwrap();
         assert_eq!(
             out,
             "intro\n<!-- t:start (cargo xtask codegen) -->\nfresh\n<!-- t:end -->\noutro\n"
         );
-        assert_eq!(with_section(&out, "t", "fresh\n").unwrap(), out);
-        assert!(with_section("no markers", "t", "x").is_err());
-        assert!(error_table().contains("| `NIK_LENGTH` | 400 | no |"));
+        assert_eq!(with_section("d", &out, "t", "fresh\n").unwrap(), out);
+        assert!(with_section("d", "no markers", "t", "x").is_err());
+        assert!(error_table().contains("| `NIK_LENGTH` | 400 | no | no |"));
+        assert!(error_table().contains("| `UPSTREAM_REJECTED` | 422 | no | yes |"));
         assert!(selfie_error_table().contains("| `SELFIE_CANNOT_FIT` |"));
     }
 

@@ -17,6 +17,17 @@ pub enum OriginCheck {
     Denied,
 }
 
+impl OriginCheck {
+    /// The log line's `origin` (the header itself is caller text).
+    pub fn log_name(&self) -> &'static str {
+        match self {
+            OriginCheck::Absent => "absent",
+            OriginCheck::Allowed(_) => "allowed",
+            OriginCheck::Denied => "denied",
+        }
+    }
+}
+
 /// Exact, case-sensitive match against the allowlist (browsers send origins in canonical
 /// lower case, so a looser match would only admit look-alikes). `null` is never allowed.
 pub fn check_origin(origin: Option<&str>, allowed: &[String]) -> OriginCheck {
