@@ -3,25 +3,57 @@
 //! nothing (see `crate::logic::pipeline`).
 //!
 //! It is written for CPU and memory, since both are billed per request and shared per
-//! isolate: the caller's body is read once into JS, copied into wasm only while the
+//! isolate. The caller's body is read once into JS, copied into wasm only while the
 //! (synchronous) checks run, and the upstream body is made from the JS bytes, so the image
-//! never leaves wasm memory again and no request holds wasm memory across an await.
+//! never leaves wasm memory again and no request holds wasm memory across an await. The I/O
+//! itself is in `io.js`: one call from wasm per step, rather than a crossing per header,
+//! promise and setter.
 
 use crate::logic::{
-    auth::Limiter,
-    body::{BodyLimit, UpstreamBody},
+    answer::Answer,
+    auth::{Limiter, TURNSTILE_HEADER},
+    body::UpstreamBody,
     config::Config,
     pipeline::{BodyReply, Call, CallReply, Context, Head, LimitReply, Pipeline, Reply, Step},
+    route,
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::{cell::RefCell, rc::Rc};
 use worker::{
     event, js_sys,
     js_sys::Uint8Array,
-    wasm_bindgen::{JsCast, JsValue},
+    wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue},
     wasm_bindgen_futures::JsFuture,
-    web_sys, Delay, Env, Headers, Request, Response, ResponseBuilder,
+    web_sys, Delay, Env,
 };
+
+#[wasm_bindgen(module = "/src/io.js")]
+extern "C" {
+    fn head(request: &web_sys::Request, names: Vec<JsValue>) -> String;
+    #[wasm_bindgen(js_name = readBody)]
+    fn read_body(request: &web_sys::Request, declared: Option<u32>, cap: u32) -> js_sys::Promise;
+    fn post(
+        url: &str,
+        headers_json: &str,
+        body: &JsValue,
+        timeout_ms: u32,
+        max_answer: u32,
+    ) -> js_sys::Promise;
+    fn respond(status: u16, headers_json: &str, body: &str) -> web_sys::Response;
+    #[wasm_bindgen(js_name = releaseBody)]
+    fn release_body(body: &Uint8Array);
+    fn splice(body: &Uint8Array, head: &[u8], start: u32, end: u32, tail: &[u8]) -> Uint8Array;
+}
+
+/// The caller's body, read by `io.js` into a pooled buffer: handed back when dropped, which is
+/// after the upstream call has copied it, or when the request ends.
+struct Body(Uint8Array);
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        release_body(&self.0);
+    }
+}
 
 /// The configuration, read once per isolate (for as long as the same `env` comes back).
 struct CachedConfig {
@@ -54,19 +86,34 @@ fn config(env: &Env) -> Rc<Config> {
     })
 }
 
-fn read_head(req: &Request) -> Head {
-    let headers = req.inner().headers();
-    let get = |name: &str| headers.get(name).ok().flatten();
+/// The headers [`Head`] holds, in its order.
+const HEAD_HEADERS: [&str; 7] = [
+    "origin",
+    "transactionId",
+    "authorization",
+    "content-type",
+    "content-length",
+    "cf-connecting-ip",
+    TURNSTILE_HEADER,
+];
+
+fn read_head(req: &web_sys::Request) -> Head {
+    let names = HEAD_HEADERS.iter().map(|n| JsValue::from_str(n)).collect();
+    let json = head(req, names);
+    let values: Vec<Option<String>> = serde_json::from_str(&json).unwrap_or_default();
+    let mut v = values.into_iter();
+    let mut next = || v.next().flatten();
+    let (method, url) = (next().unwrap_or_default(), next().unwrap_or_default());
     Head {
-        method: req.inner().method(),
-        path: req.path(),
-        origin: get("origin"),
-        transaction_id: get("transactionId"),
-        authorization: get("authorization"),
-        content_type: get("content-type"),
-        content_length: get("content-length"),
-        client_ip: get("cf-connecting-ip"),
-        turnstile: get(crate::logic::auth::TURNSTILE_HEADER),
+        method,
+        path: route::path_of(&url).to_string(),
+        origin: next(),
+        transaction_id: next(),
+        authorization: next(),
+        content_type: next(),
+        content_length: next(),
+        client_ip: next(),
+        turnstile: next(),
     }
 }
 
@@ -79,11 +126,16 @@ fn wasm_memory_bytes() -> u64 {
     (core::arch::wasm32::memory_size::<0>() as u64) * 65_536
 }
 
+// The raw `web_sys` request and response: `worker::Request` would parse `request.cf` (a JSON
+// blob, on every request) and the URL, neither of which the proxy uses.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<Response> {
+async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    _ctx: worker::Context,
+) -> worker::Result<web_sys::Response> {
     let started = now_ms();
     let cfg = config(&env);
-    let edge = req.inner();
     let ctx = Context {
         request_id: uuid::Uuid::new_v4().to_string(),
         fresh_transaction_id: uuid::Uuid::new_v4().to_string(),
@@ -91,8 +143,8 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<
     };
     let mut pipeline = Pipeline::new(&cfg, read_head(&req), ctx);
     // The caller's body, and the upstream body made from it: JS values, outside wasm memory.
-    let mut original: Option<Uint8Array> = None;
-    let mut staged: Option<JsValue> = None;
+    let mut original: Option<Body> = None;
+    let mut staged = JsValue::UNDEFINED;
     let mut step = pipeline.start();
     loop {
         step = match step {
@@ -100,33 +152,39 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<
                 let reply = rate_limit(&env, limiter, key).await;
                 pipeline.resume(Reply::Limit(reply))
             }
-            Step::ReadBody { declared, limit } => match read_body(edge, declared, limit).await {
-                Ok(body) => {
-                    // In wasm only for the checks, which run without awaiting anything.
-                    let bytes = body.to_vec();
-                    original = Some(body);
-                    pipeline.resume(Reply::Body(BodyReply::Read(&bytes)))
+            Step::ReadBody { declared, limit } => {
+                let declared = declared.map(|n| n as u32);
+                let read = JsFuture::from(read_body(&req, declared, limit.cap() as u32)).await;
+                match read.map(JsCast::dyn_into::<Uint8Array>) {
+                    Ok(Ok(body)) => {
+                        // In wasm only for the checks, which run without awaiting anything.
+                        let bytes = body.to_vec();
+                        original = Some(Body(body));
+                        pipeline.resume(Reply::Body(BodyReply::Read(&bytes)))
+                    }
+                    Ok(Err(outcome)) if outcome.as_string().as_deref() == Some("too_large") => {
+                        pipeline.resume(Reply::Body(BodyReply::TooLarge))
+                    }
+                    _ => pipeline.resume(Reply::Body(BodyReply::Failed)),
                 }
-                Err(reply) => pipeline.resume(Reply::Body(reply)),
-            },
+            }
             Step::StageBody(plan) => {
-                staged = original.take().map(|o| stage(o, plan));
+                if let Some(o) = &original {
+                    staged = stage(&o.0, plan);
+                }
                 pipeline.resume(Reply::Staged)
             }
             Step::Siteverify(call) => {
-                let body = call.body.as_deref().map(JsValue::from);
-                let (answer, ms) = post(&call, body).await;
-                pipeline.resume(Reply::Called {
-                    reply: answer.as_reply(),
-                    ms,
-                })
+                let body = JsValue::from(call.body.as_deref().unwrap_or(""));
+                let answer = call_out(&call, &body).await;
+                pipeline.resume(answer.reply())
             }
             Step::CallUpstream(call) => {
-                let (answer, ms) = post(&call, staged.take()).await;
-                pipeline.resume(Reply::Called {
-                    reply: answer.as_reply(),
-                    ms,
-                })
+                let body = core::mem::replace(&mut staged, JsValue::UNDEFINED);
+                let answer = call_out(&call, &body).await;
+                drop(body);
+                original = None; // copied by the upstream call: the buffer can serve the next body
+                pipeline.resume(answer.reply())
             }
             Step::Wait { ms } => {
                 let t0 = now_ms();
@@ -138,18 +196,13 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<
     }
     let (answer, log_line) = pipeline.finish(now_ms() - started, Some(wasm_memory_bytes()));
     worker::console_log!("{log_line}");
-    let headers = Headers::new();
-    for (k, v) in &answer.headers {
-        headers.append(k, v)?;
-    }
-    let builder = ResponseBuilder::new()
-        .with_status(answer.status)
-        .with_headers(headers);
-    Ok(if answer.body.is_empty() {
-        builder.empty()
-    } else {
-        builder.fixed(answer.body.into_bytes())
-    })
+    Ok(response(&answer))
+}
+
+fn response(answer: &Answer) -> web_sys::Response {
+    let headers: Vec<[&str; 2]> = answer.headers.iter().map(|(k, v)| [*k, v.as_str()]).collect();
+    let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into());
+    respond(answer.status, &headers_json, &answer.body)
 }
 
 /// Warn once per isolate when a rate limiting binding is missing.
@@ -167,75 +220,24 @@ async fn rate_limit(env: &Env, limiter: Limiter, key: String) -> LimitReply {
     }
 }
 
-/// The whole body as one JS byte array: in one call when its length is declared (HTTP then
-/// reads exactly that many bytes), else chunk by chunk, each counted against the cap.
-async fn read_body(
-    req: &web_sys::Request,
-    declared: Option<usize>,
-    mut limit: BodyLimit,
-) -> Result<Uint8Array, BodyReply<'static>> {
-    if declared.is_some() {
-        let promise = req.array_buffer().map_err(|_| BodyReply::Failed)?;
-        let buffer = JsFuture::from(promise)
-            .await
-            .map_err(|_| BodyReply::Failed)?;
-        return Ok(Uint8Array::new(&buffer));
-    }
-    let Some(stream) = req.body() else {
-        return Ok(Uint8Array::new_with_length(0)); // no body: reported as missing fields
-    };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let chunks = js_sys::Array::new();
-    let mut total = 0u32;
-    loop {
-        let result = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| BodyReply::Failed)?;
-        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))
-            .map_err(|_| BodyReply::Failed)?;
-        if done.is_truthy() {
-            break;
-        }
-        let chunk: Uint8Array = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
-            .map_err(|_| BodyReply::Failed)?
-            .dyn_into()
-            .map_err(|_| BodyReply::Failed)?;
-        if limit.admit(chunk.length() as usize).is_err() {
-            let _ = reader.cancel();
-            return Err(BodyReply::TooLarge);
-        }
-        total += chunk.length();
-        chunks.push(&chunk);
-    }
-    let body = Uint8Array::new_with_length(total);
-    let mut at = 0;
-    for chunk in chunks.iter() {
-        let chunk: Uint8Array = chunk.unchecked_into();
-        body.set(&chunk, at);
-        at += chunk.length();
-    }
-    Ok(body)
-}
-
 /// The upstream body, made from the caller's bytes as the pipeline describes.
-fn stage(original: Uint8Array, plan: UpstreamBody) -> JsValue {
+fn stage(original: &Uint8Array, plan: UpstreamBody) -> JsValue {
     match plan {
-        UpstreamBody::Original => original.into(),
+        UpstreamBody::Original => original.clone().into(),
         UpstreamBody::Splice { head, image, tail } => {
-            let (start, end) = (image.start as u32, image.end as u32);
-            let body =
-                Uint8Array::new_with_length(head.len() as u32 + (end - start) + tail.len() as u32);
-            body.set(&Uint8Array::from(&head[..]), 0);
-            body.set(&original.subarray(start, end), head.len() as u32);
-            body.set(&Uint8Array::from(tail), head.len() as u32 + (end - start));
-            body.into()
+            splice(original, &head, image.start as u32, image.end as u32, tail).into()
         }
         UpstreamBody::Built(bytes) => Uint8Array::from(&bytes[..]).into(),
     }
 }
 
 /// A call's end, owning what was read.
-enum Answered {
+struct Answered {
+    outcome: Outcome,
+    ms: f64,
+}
+
+enum Outcome {
     Bytes { status: u16, body: Vec<u8> },
     TooLarge,
     Unreachable,
@@ -243,113 +245,54 @@ enum Answered {
 }
 
 impl Answered {
-    fn as_reply(&self) -> CallReply<'_> {
-        match self {
-            Answered::Bytes { status, body } => CallReply::Answered {
+    fn reply(&self) -> Reply<'_> {
+        let reply = match &self.outcome {
+            Outcome::Bytes { status, body } => CallReply::Answered {
                 status: *status,
                 body,
             },
-            Answered::TooLarge => CallReply::TooLarge,
-            Answered::Unreachable => CallReply::Unreachable,
-            Answered::TimedOut => CallReply::TimedOut,
-        }
+            Outcome::TooLarge => CallReply::TooLarge,
+            Outcome::Unreachable => CallReply::Unreachable,
+            Outcome::TimedOut => CallReply::TimedOut,
+        };
+        Reply::Called { reply, ms: self.ms }
     }
 }
 
-/// POSTs `body` to `call.url` and reads the answer, all within `call.timeout_ms` (one abort
-/// signal covers the connection and the answer's body). Redirects are never followed: they
-/// would resend appId/appKey (or the Turnstile secret) to wherever the answer points.
-async fn post(call: &Call, body: Option<JsValue>) -> (Answered, f64) {
-    let started = now_ms();
-    let signal = web_sys::AbortSignal::timeout_with_u32(call.timeout_ms);
-    let result = send(call, body, &signal).await;
-    let answered = match result {
-        Ok(a) => a,
-        Err(()) if signal.aborted() => Answered::TimedOut,
-        Err(()) => Answered::Unreachable,
+/// One POST through `io.js`'s `post`.
+async fn call_out(call: &Call, body: &JsValue) -> Answered {
+    let headers: Vec<[&str; 2]> = call.headers.iter().map(|(k, v)| [*k, v.as_str()]).collect();
+    let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into());
+    let promise = post(
+        &call.url,
+        &headers_json,
+        body,
+        call.timeout_ms,
+        call.max_answer as u32,
+    );
+    let Ok(result) = JsFuture::from(promise).await else {
+        return Answered {
+            outcome: Outcome::Unreachable,
+            ms: 0.0,
+        };
     };
-    (answered, now_ms() - started)
-}
-
-async fn send(
-    call: &Call,
-    body: Option<JsValue>,
-    signal: &web_sys::AbortSignal,
-) -> Result<Answered, ()> {
-    let headers = web_sys::Headers::new().map_err(|_| ())?;
-    for (k, v) in &call.headers {
-        headers.set(k, v).map_err(|_| ())?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    init.set_signal(Some(signal));
-    if let Some(body) = &body {
-        init.set_body(body);
-    }
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response: web_sys::Response =
-        JsFuture::from(global.fetch_with_str_and_init(&call.url, &init))
-            .await
-            .map_err(|_| ())?
-            .unchecked_into();
-    let status = response.status();
-    let declared = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    let mut limit = BodyLimit::new(call.max_answer);
-    match declared {
-        Some(n) if limit.admit(n).is_err() => {
-            if let Some(b) = response.body() {
-                let _ = b.cancel();
-            }
-            Ok(Answered::TooLarge)
-        }
-        Some(_) => {
-            let buffer = JsFuture::from(response.array_buffer().map_err(|_| ())?)
-                .await
-                .map_err(|_| ())?;
-            Ok(Answered::Bytes {
-                status,
-                body: Uint8Array::new(&buffer).to_vec(),
-            })
-        }
-        None => read_capped(&response, status, limit).await,
-    }
-}
-
-/// An answer of unknown length, read chunk by chunk under `limit`.
-async fn read_capped(
-    response: &web_sys::Response,
-    status: u16,
-    mut limit: BodyLimit,
-) -> Result<Answered, ()> {
-    let Some(stream) = response.body() else {
-        return Ok(Answered::Bytes {
-            status,
-            body: Vec::new(),
-        });
+    let result: js_sys::Array = result.unchecked_into();
+    let ms = result.get(2).as_f64().unwrap_or(0.0);
+    let first = result.get(0);
+    let outcome = match first.as_f64() {
+        Some(status) => Outcome::Bytes {
+            status: status as u16,
+            body: result
+                .get(1)
+                .dyn_into::<Uint8Array>()
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
+        },
+        None => match first.as_string().as_deref() {
+            Some("too_large") => Outcome::TooLarge,
+            Some("timeout") => Outcome::TimedOut,
+            _ => Outcome::Unreachable,
+        },
     };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut body = Vec::new();
-    loop {
-        let result = JsFuture::from(reader.read()).await.map_err(|_| ())?;
-        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done")).map_err(|_| ())?;
-        if done.is_truthy() {
-            return Ok(Answered::Bytes { status, body });
-        }
-        let chunk: Uint8Array = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
-            .map_err(|_| ())?
-            .dyn_into()
-            .map_err(|_| ())?;
-        if limit.admit(chunk.length() as usize).is_err() {
-            let _ = reader.cancel();
-            return Ok(Answered::TooLarge);
-        }
-        body.extend_from_slice(&chunk.to_vec());
-    }
+    Answered { outcome, ms }
 }

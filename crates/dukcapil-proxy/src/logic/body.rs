@@ -100,6 +100,11 @@ impl BodyLimit {
         BodyLimit { cap, read: 0 }
     }
 
+    /// The most bytes admitted.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
     /// `body_too_large` as soon as the bytes read exceed the cap.
     pub fn admit(&mut self, chunk_len: usize) -> Result<(), Refusal> {
         self.read = self.read.saturating_add(chunk_len);

@@ -27,6 +27,16 @@ impl Route {
     }
 }
 
+/// The path of an absolute URL as the runtime serialises it (`https://host/path?query`),
+/// without its query or fragment.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path = after_scheme
+        .find('/')
+        .map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
 /// Routes on the exact path (no trailing-slash or case variants: they are not the API).
 pub fn route(method: &str, path: &str) -> Route {
     let (allow, route) = match path {
@@ -68,5 +78,16 @@ mod tests {
             assert_eq!(route(method, path), want, "{method} {path}");
         }
         assert_eq!(Route::log_path("/3201010101900001"), "<other>");
+        let paths = [
+            ("https://proxy.test/v1/dukcapilWithFacematch", VERIFY_PATH),
+            ("https://proxy.test/v1/dukcapilWithFacematch?x=1#y", VERIFY_PATH),
+            ("http://127.0.0.1:8787/healthz", HEALTH_PATH),
+            ("https://proxy.test", "/"),
+            ("https://proxy.test/", "/"),
+            ("https://proxy.test?q", "/"),
+        ];
+        for (url, path) in paths {
+            assert_eq!(path_of(url), path, "{url}");
+        }
     }
 }
