@@ -87,6 +87,29 @@ test('any JSON form of the request goes upstream as the one canonical body', asy
   }
 });
 
+test('concurrent bodies, read into reused buffers, each reach the upstream intact', async () => {
+  double.reset();
+  const sent = new Map();
+  const one = async (i) => {
+    const bytes = Buffer.alloc(150_000 + i * 37_000, i + 1);
+    bytes.set([0xff, 0xd8, 0xff, 0xe0]);
+    const image = bytes.toString('base64');
+    noteImage(image);
+    const txn = `pool-${i}`;
+    sent.set(txn, image);
+    // Every other body in another key order, so that it is spliced in place.
+    const body = i % 2 ? JSON.stringify({ image, id: NIK }) : JSON.stringify({ id: NIK, image });
+    const res = await proxy.verify({ body, txn });
+    assert.equal(res.status, 200, res.text.slice(0, 200));
+  };
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 8 }, (_, i) => one(round * 8 + i)));
+  assert.equal(double.requests.length, 24);
+  for (const rec of double.requests) {
+    assert.deepEqual(rec.violations, []);
+    assert.equal(rec.body.image, sent.get(rec.headers.transactionid), `the body of ${rec.headers.transactionid} went upstream changed`);
+  }
+});
+
 test('multipart uploads go upstream as JSON with base64', async () => {
   double.reset();
   const { contentType, body } = await multipart([['id', NIK], ['image', new Blob([PNG], { type: 'image/png' })]]);

@@ -29,6 +29,8 @@ use worker::{
 
 #[wasm_bindgen(module = "/src/io.js")]
 extern "C" {
+    fn ids() -> String;
+    fn limit(env: &Env, name: &str, key: &str) -> js_sys::Promise;
     fn head(request: &web_sys::Request, names: Vec<JsValue>) -> String;
     #[wasm_bindgen(js_name = readBody)]
     fn read_body(request: &web_sys::Request, declared: Option<u32>, cap: u32) -> js_sys::Promise;
@@ -136,9 +138,11 @@ async fn fetch(
 ) -> worker::Result<web_sys::Response> {
     let started = now_ms();
     let cfg = config(&env);
+    let ids = ids();
+    let (request_id, fresh_transaction_id) = ids.split_once(' ').unwrap_or((&ids, &ids));
     let ctx = Context {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        fresh_transaction_id: uuid::Uuid::new_v4().to_string(),
+        request_id: request_id.to_string(),
+        fresh_transaction_id: fresh_transaction_id.to_string(),
         now_ms: started,
     };
     let mut pipeline = Pipeline::new(&cfg, read_head(&req), ctx);
@@ -209,14 +213,14 @@ fn response(answer: &Answer) -> web_sys::Response {
 static MISSING_LIMITER_SEEN: AtomicBool = AtomicBool::new(false);
 
 async fn rate_limit(env: &Env, limiter: Limiter, key: String) -> LimitReply {
-    let Ok(binding) = env.rate_limiter(limiter.binding()) else {
-        let first = !MISSING_LIMITER_SEEN.swap(true, Ordering::Relaxed);
-        return LimitReply::Missing { first };
-    };
-    match binding.limit(key).await {
-        Ok(outcome) if outcome.success => LimitReply::Allowed,
-        Ok(_) => LimitReply::Limited,
-        Err(_) => LimitReply::Failed,
+    let answer = JsFuture::from(limit(env, limiter.binding(), &key)).await;
+    match answer.ok().and_then(|a| a.as_string()).as_deref() {
+        Some("allowed") => LimitReply::Allowed,
+        Some("limited") => LimitReply::Limited,
+        Some("missing") => LimitReply::Missing {
+            first: !MISSING_LIMITER_SEEN.swap(true, Ordering::Relaxed),
+        },
+        _ => LimitReply::Failed,
     }
 }
 

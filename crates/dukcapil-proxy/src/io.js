@@ -3,6 +3,26 @@
 // (every crossing, promise and closure costs CPU time the platform bills). The limits and the
 // meaning of every outcome come from the Rust side; nothing here decides anything else.
 
+/** Two fresh UUIDs (v4, from the runtime's CSPRNG), space-separated. */
+export function ids() {
+  return `${crypto.randomUUID()} ${crypto.randomUUID()}`;
+}
+
+/**
+ * Asks the rate limiting binding `name` about `key`: `'allowed'`, `'limited'`, `'missing'` (no
+ * such binding) or `'failed'`.
+ */
+export async function limit(env, name, key) {
+  const binding = env[name];
+  if (binding === undefined || typeof binding.limit !== 'function') return 'missing';
+  try {
+    const { success } = await binding.limit({ key });
+    return success === true ? 'allowed' : 'limited';
+  } catch {
+    return 'failed';
+  }
+}
+
 /** The method, URL and the headers the proxy reads, as one JSON array (nulls for absent ones). */
 export function head(request, names) {
   const h = request.headers;
