@@ -33,7 +33,8 @@ const freePort = () =>
   });
 
 /**
- * Starts `wrangler dev` on a free loopback port with `vars` (secrets included, as --var).
+ * Starts `wrangler dev --env demo` on a free loopback port, with `vars` (secrets included, as
+ * --var) over the environment's own.
  * Returns { url, logs, stop }. `logs` collects everything wrangler and the Worker print.
  */
 export async function startWrangler(varsFor) {
@@ -41,7 +42,8 @@ export async function startWrangler(varsFor) {
   const url = `http://127.0.0.1:${port}`;
   const vars = varsFor(url);
   const args = [
-    'dev', '--ip', '127.0.0.1', '--port', String(port),
+    // wrangler.toml's demo environment: the page and the API, as `cargo xtask demo` runs them.
+    'dev', '--env', 'demo', '--ip', '127.0.0.1', '--port', String(port),
     '--show-interactive-dev-session=false',
     '--persist-to', path.join(ROOT, 'target/wrangler-state/e2e'),
     '--inspector-port', String(await freePort()),
@@ -56,6 +58,8 @@ export async function startWrangler(varsFor) {
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
       XDG_CONFIG_HOME: path.join(ROOT, 'target/wrangler-config'),
       NO_COLOR: '1',
+      // cargo xtask built the Worker and the package: wrangler's [build] command skips.
+      DUKCAPIL_PREBUILT: '1',
     },
   });
   const logs = [];

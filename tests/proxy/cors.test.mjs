@@ -60,6 +60,15 @@ test('an allowed origin gets its own origin back, with exposed headers', async (
   assert.equal(err.headers['access-control-allow-origin'], ALLOWED);
 });
 
+test("the Worker's own origin passes without being listed (a page it serves, like the demo)", async () => {
+  // The harness sends requests to https://proxy.test, which is not in ALLOWED_ORIGINS.
+  const res = await proxy.verify({ headers: { origin: 'https://proxy.test' } });
+  assert.equal(res.status, 200, res.text);
+  for (const origin of ['http://proxy.test', 'https://proxy.test:8443', 'https://proxy.test.evil.example']) {
+    assertError(await proxy.verify({ headers: { origin } }), 403, 'ORIGIN_NOT_ALLOWED');
+  }
+});
+
 test('server-to-server calls (no Origin) pass without CORS headers', async () => {
   const res = await proxy.verify({});
   assert.equal(res.status, 200);

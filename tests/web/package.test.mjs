@@ -79,7 +79,7 @@ function checkResult(r) {
 
 test('the tarball holds exactly the package files', () => {
   const listed = run('tar', ['-tzf', tarball], WORK).trim().split('\n').sort();
-  for (const f of ['index.js', 'index.d.ts', 'errors.js', 'dukcapil_web.js', 'dukcapil_web_bg.wasm', 'package.json', 'README.md']) {
+  for (const f of ['index.js', 'index.d.ts', 'errors.js', 'dukcapil_web.js', 'dukcapil_web_bg.wasm', 'package.json', 'README.md', 'LICENSE', 'NOTICE']) {
     assert.ok(listed.includes(`package/${f}`), `missing ${f}`);
   }
   assert.ok(listed.some((f) => /^package\/snippets\/.+\/js\/errors\.js$/.test(f)));

@@ -87,6 +87,19 @@ pub enum NikError {
 }
 
 impl NikError {
+    /// Every code a `NikError` can have, in catalogue order (the npm package's `NikErrorCode`
+    /// is generated from it).
+    pub const CODES: &'static [ErrorCode] = &[
+        ErrorCode::NikEmpty,
+        ErrorCode::NikLength,
+        ErrorCode::NikNotDigits,
+        ErrorCode::NikProvince,
+        ErrorCode::NikRegency,
+        ErrorCode::NikDistrict,
+        ErrorCode::NikBirthDate,
+        ErrorCode::NikSerial,
+    ];
+
     pub const fn code(&self) -> ErrorCode {
         match self {
             NikError::Empty => ErrorCode::NikEmpty,

@@ -245,6 +245,11 @@ fn invalid_niks_give_one_code_per_rule() {
     for (input, want) in cases {
         assert_eq!(parse_nik(input, today()).err(), Some(*want), "{input:?}");
     }
+    // The cases reach every code `NikError::CODES` lists (the npm package's `NikErrorCode`),
+    // and no other.
+    let mut reached: Vec<ErrorCode> = cases.iter().map(|(_, e)| e.code()).collect();
+    reached.dedup();
+    assert_eq!(reached, NikError::CODES);
 }
 
 #[test]

@@ -15,7 +15,6 @@ use crate::logic::{
     body::UpstreamBody,
     config::Config,
     pipeline::{BodyReply, Call, CallReply, Context, Head, LimitReply, Pipeline, Reply, Step},
-    route,
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::{cell::RefCell, rc::Rc};
@@ -105,10 +104,9 @@ fn read_head(req: &web_sys::Request) -> Head {
     let values: Vec<Option<String>> = serde_json::from_str(&json).unwrap_or_default();
     let mut v = values.into_iter();
     let mut next = || v.next().flatten();
-    let (method, url) = (next().unwrap_or_default(), next().unwrap_or_default());
     Head {
-        method,
-        path: route::path_of(&url).to_string(),
+        method: next().unwrap_or_default(),
+        url: next().unwrap_or_default(),
         origin: next(),
         transaction_id: next(),
         authorization: next(),
@@ -204,7 +202,11 @@ async fn fetch(
 }
 
 fn response(answer: &Answer) -> web_sys::Response {
-    let headers: Vec<[&str; 2]> = answer.headers.iter().map(|(k, v)| [*k, v.as_str()]).collect();
+    let headers: Vec<[&str; 2]> = answer
+        .headers
+        .iter()
+        .map(|(k, v)| [*k, v.as_str()])
+        .collect();
     let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into());
     respond(answer.status, &headers_json, &answer.body)
 }

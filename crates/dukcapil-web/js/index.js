@@ -45,7 +45,9 @@ export async function prepareSelfie(source, options) {
   return wasm.prepareSelfie(source, options);
 }
 
+// verify-path:start (cargo xtask codegen)
 const VERIFY_PATH = '/v1/dukcapilWithFacematch';
+// verify-path:end
 const DEFAULT_TIMEOUT_MS = 30000;
 
 export class FaceMatchClient {

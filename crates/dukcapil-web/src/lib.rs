@@ -18,22 +18,3 @@ pub use selfie::prepare_selfie;
 const TS_IMPORTS: &str = r#"
 import type { NikInfo, VerifyResult, PreparedSelfie, PrepareSelfieOptions, SelfieSource, FaceMatchError } from "./index.js";
 "#;
-
-#[cfg(test)]
-mod tests {
-    /// The hand-written declarations list every code the module can produce.
-    #[test]
-    fn declarations_list_every_error_code() {
-        let dts = include_str!("../types/dukcapil-facematch.d.ts");
-        let quoted = |c: &str| format!("'{c}'");
-        for code in dukcapil_core::ErrorCode::ALL {
-            assert!(
-                dts.contains(&quoted(code.as_str())),
-                "{code} missing from the .d.ts"
-            );
-        }
-        for code in dukcapil_selfie::SelfieError::ALL_CODES {
-            assert!(dts.contains(&quoted(code)), "{code} missing from the .d.ts");
-        }
-    }
-}

@@ -1,5 +1,6 @@
-// Public API of the npm package `dukcapil-facematch`. Hand-written; `cargo xtask test`
-// type-checks it (tsc --strict) and fails when the build output differs from this file.
+// Public API of the npm package `dukcapil-facematch`. Hand-written, except the error-code
+// unions, which `cargo xtask codegen` makes from the Rust catalogues. `cargo xtask test`
+// type-checks it (tsc --strict) and fails when a generated part has drifted.
 
 /** Loads the wasm module. Async APIs call it themselves; await it before `parseNik`/`isValidNik`. */
 export function init(wasmSource?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
@@ -108,6 +109,7 @@ export class FaceMatchClient {
   verify(request: VerifyRequest): Promise<VerifyResult>;
 }
 
+// error-code-unions:start (cargo xtask codegen)
 export type NikErrorCode =
   | 'NIK_EMPTY'
   | 'NIK_LENGTH'
@@ -162,6 +164,7 @@ export type FaceMatchErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'BAD_REQUEST';
+// error-code-unions:end
 
 /** `message` is English; `messageId` is Bahasa Indonesia. Both are fit for end users. */
 export class NikError extends Error {

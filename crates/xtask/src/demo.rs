@@ -3,7 +3,7 @@
 
 use crate::{
     proxy,
-    setup::Tools,
+    setup::{Browser, Tools},
     util::{self, Result, XtaskError},
     web,
 };
@@ -44,32 +44,41 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the npm package and puts it next to the page.
+pub fn build_package(root: &Path, tools: &Tools) -> Result<()> {
+    web::build(root, tools)?;
+    vendor_package(root)
+}
+
 /// Builds the package and the Worker, and puts the package next to the page.
 pub fn build_all(root: &Path, tools: &Tools) -> Result<()> {
-    web::build(root, tools)?;
-    vendor_package(root)?;
+    build_package(root, tools)?;
     proxy::build(root, tools)
 }
 
-/// The environment every `wrangler dev` we start gets: no metrics, no calls home, and its
-/// config kept out of `~/.config`.
+/// The wrangler.toml environment of the demo: the page in www/ and the API, in the sandbox.
+const DEMO_ENV: &str = "demo";
+
+/// The environment every `wrangler dev` we start gets: no metrics, no calls home, its config
+/// kept out of `~/.config`, and wrangler.toml's [build] command skipped (we built already).
 fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
     vec![
         ("WRANGLER_SEND_METRICS", "false".into()),
         ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
         ("XDG_CONFIG_HOME", root.join("target/wrangler-config")),
+        ("DUKCAPIL_PREBUILT", "1".into()),
     ]
 }
 
 /// The end-to-end suite in `tests/e2e`. `cargo xtask test` runs it after `proxy::test` and
 /// `web::test`, which built the Worker and the package, so it only puts the package in place.
-pub fn test(root: &Path) -> Result<()> {
+pub fn test(root: &Path, browser: &Browser) -> Result<()> {
     vendor_package(root)?;
     util::run(
         root,
         "node",
         &["--test", "--test-concurrency=1", "tests/e2e/"],
-        &[],
+        &[("CHROMIUM", browser.chromium.as_os_str())],
     )
 }
 
@@ -77,10 +86,8 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     let live = args.iter().any(|a| a == "--live");
     build_all(root, tools)?;
     let url = format!("http://{DEMO_ADDR}:{DEMO_PORT}");
-    let mut vars = vec![
-        "ALLOW_ANONYMOUS:true".to_string(),
-        format!("ALLOWED_ORIGINS:{url}"),
-    ];
+    // The rest ([env.demo] in wrangler.toml) is what `wrangler deploy --env demo` deploys.
+    let mut vars = Vec::new();
     if live {
         let dev_vars = std::fs::read_to_string(root.join(".dev.vars")).unwrap_or_default();
         let has = |k: &str| dev_vars.lines().any(|l| l.trim_start().starts_with(k));
@@ -89,8 +96,7 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
                 "--live needs HV_APP_ID and HV_APP_KEY in .dev.vars (see the README)",
             ));
         }
-    } else {
-        vars.push("SANDBOX:true".into());
+        vars.push("SANDBOX:false");
     }
     println!("\nDemo: {url}\n");
     if live {
@@ -102,7 +108,8 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     println!("Ctrl-C stops the demo.\n");
     let mut cmd = Command::new(tools.node_bin.join("wrangler"));
     cmd.current_dir(root)
-        .args(["dev", "--ip", DEMO_ADDR, "--port", &DEMO_PORT.to_string()])
+        .args(["dev", "--env", DEMO_ENV])
+        .args(["--ip", DEMO_ADDR, "--port", &DEMO_PORT.to_string()])
         .arg("--show-interactive-dev-session=false")
         .arg("--persist-to")
         .arg(root.join("target/wrangler-state/demo"))

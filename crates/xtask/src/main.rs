@@ -18,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                 every check and test suite (what CI runs)
-  build                build the npm package (crates/dukcapil-web/pkg) and the Worker (build/)
+  build [worker|package]  build the npm package (crates/dukcapil-web/pkg, copied to www/vendor)
+                       and the Worker (build/), or only one; never needs a browser
   demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
@@ -45,17 +46,25 @@ fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("demo") => demo(&root, rest),
-        Some("build") => {
-            let tools = setup::ensure_all(&root)?;
-            demo::build_all(&root, &tools)
-        }
-        Some("codegen") => codegen::run(&root, rest.iter().any(|a| a == "--check")),
+        Some("build") => build(&root, rest),
+        Some("codegen") => codegen::run(&root, rest),
         Some("fuzz") => fuzz::run(&root, rest),
-        Some("reliability") => reliability::run(&root, &setup::ensure_all(&root)?, rest),
+        Some("reliability") => {
+            let tools = setup::ensure_build_tools(&root)?;
+            reliability::run(&root, &tools, &setup::ensure_browser()?, rest)
+        }
         Some("bench") => bench(&root, rest),
         Some("token") => proxy::token(&root, rest),
         Some("setup") => {
-            println!("{}", setup::ensure_all(&root)?.describe());
+            let tools = setup::ensure_build_tools(&root)?;
+            let browser = setup::ensure_browser()?;
+            let cargo_deny = setup::ensure_cargo_deny()?;
+            println!(
+                "{}\n{}\ncargo-deny:    {}",
+                tools.describe(),
+                browser.describe(),
+                cargo_deny.display()
+            );
             Ok(())
         }
         Some("help" | "--help" | "-h") | None => {
@@ -72,7 +81,9 @@ fn run(args: &[String]) -> Result<()> {
 const FUZZ_SECONDS_IN_TEST: u64 = 15;
 
 fn test(root: &std::path::Path) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
+    let browser = setup::ensure_browser()?;
+    let cargo_deny = setup::ensure_cargo_deny()?;
     let cargo = util::cargo();
     util::step("cargo fmt --check");
     util::run(root, &cargo, &["fmt", "--all", "--", "--check"], &[])?;
@@ -90,10 +101,26 @@ fn test(root: &std::path::Path) -> Result<()> {
         ],
         &[],
     )?;
+    // Advisories are left out: their database is on GitHub, out of reach here (deny.toml).
+    util::step("cargo deny check licenses bans sources");
+    util::run(
+        root,
+        &cargo_deny.to_string_lossy(),
+        &["deny", "--locked", "check", "licenses", "bans", "sources"],
+        &[],
+    )?;
     util::step("the repository is self-contained");
     self_contained::check(root)?;
-    util::step("generated files are up to date");
-    codegen::run(root, true)?;
+    util::step("generated files are up to date (those from the npm package's build: after it)");
+    codegen::ensure(
+        root,
+        codegen::Mode::Check,
+        &[
+            codegen::Needs::Nothing,
+            codegen::Needs::NpmPackages,
+            codegen::Needs::Cargo,
+        ],
+    )?;
     util::step("native tests");
     util::run(root, &cargo, &["test", "--workspace"], &[])?;
     util::step("core tests with district names");
@@ -129,10 +156,10 @@ fn test(root: &std::path::Path) -> Result<()> {
     util::step("edge proxy (dukcapil-proxy) under Miniflare/workerd");
     proxy::test(root, &tools)?;
     util::step("browser module (dukcapil-web) in headless Chromium");
-    web::test(root, &tools)?;
+    web::test(root, &tools, &browser)?;
     util::step("end to end: the demo page in Chromium, wrangler dev, the HyperVerge double");
-    demo::test(root)?;
-    reliability::test(root, &tools)?;
+    demo::test(root, &browser)?;
+    reliability::test(root, &browser)?;
     util::step("short fuzz runs (regressions)");
     fuzz::fuzz(root, FUZZ_SECONDS_IN_TEST, &[])?;
     util::step("all checks passed");
@@ -140,15 +167,26 @@ fn test(root: &std::path::Path) -> Result<()> {
 }
 
 fn bench(root: &std::path::Path, args: &[String]) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
     match args.first().map(String::as_str) {
-        Some("browser") => web::bench(root, &tools),
+        Some("browser") => web::bench(root, &tools, &setup::ensure_browser()?),
         Some("proxy") => bench_proxy::run(root, &tools),
         _ => Err(XtaskError::new("usage: cargo xtask bench browser|proxy")),
     }
 }
 
+/// `cargo xtask build [worker|package]`; also wrangler.toml's [build] command.
+fn build(root: &std::path::Path, args: &[String]) -> Result<()> {
+    let tools = setup::ensure_build_tools(root)?;
+    match args {
+        [] => demo::build_all(root, &tools),
+        [what] if what == "worker" => proxy::build(root, &tools),
+        [what] if what == "package" => demo::build_package(root, &tools),
+        _ => Err(XtaskError::new("usage: cargo xtask build [worker|package]")),
+    }
+}
+
 fn demo(root: &std::path::Path, args: &[String]) -> Result<()> {
-    let tools = setup::ensure_all(root)?;
+    let tools = setup::ensure_build_tools(root)?;
     demo::run(root, &tools, args)
 }

@@ -9,19 +9,19 @@
 //! `cargo xtask reliability [--full]` builds both first; `--full` runs the full load
 //! (32 clients × 200 requests at 200 KB, then 8 × 20 at 2 MB: about a minute).
 
-use crate::setup::Tools;
+use crate::setup::{Browser, Tools};
 use crate::util::{self, Result, XtaskError};
 use std::ffi::OsStr;
 use std::path::Path;
 
 /// Runs the suites against what is already built, with the bounded load test.
-pub fn test(root: &Path, tools: &Tools) -> Result<()> {
-    suites(root, tools, false)
+pub fn test(root: &Path, browser: &Browser) -> Result<()> {
+    suites(root, browser, false)
 }
 
 /// `cargo xtask reliability [--full]`: builds the proxy and the browser module, then runs the
 /// suites.
-pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
+pub fn run(root: &Path, tools: &Tools, browser: &Browser, args: &[String]) -> Result<()> {
     let mut full = false;
     for arg in args {
         match arg.as_str() {
@@ -35,10 +35,10 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     }
     crate::proxy::build(root, tools)?;
     crate::web::build(root, tools)?;
-    suites(root, tools, full)
+    suites(root, browser, full)
 }
 
-fn suites(root: &Path, tools: &Tools, full: bool) -> Result<()> {
+fn suites(root: &Path, browser: &Browser, full: bool) -> Result<()> {
     for built in [
         root.join("build/index.js"),
         crate::web::pkg_dir(root).join("index.js"),
@@ -56,7 +56,7 @@ fn suites(root: &Path, tools: &Tools, full: bool) -> Result<()> {
         "reliability and security (node --test tests/reliability/)"
     });
     let envs: [(&str, &OsStr); 2] = [
-        ("CHROMIUM", tools.chromium.as_os_str()),
+        ("CHROMIUM", browser.chromium.as_os_str()),
         ("RELIABILITY_FULL", OsStr::new(if full { "1" } else { "0" })),
     ];
     // One file at a time: the load test's figures and the timing bounds are not shared with

@@ -3,7 +3,8 @@
 //! No wasm-pack: cargo (wasm32 + SIMD) → the pinned wasm-bindgen CLI (`--target web`) →
 //! npm binaryen's wasm-opt (never Debian's, which breaks wasm-bindgen output) → `pkg/`.
 
-use crate::setup::Tools;
+use crate::codegen;
+use crate::setup::{Browser, Tools};
 use crate::util::{self, Result, XtaskError};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -219,8 +220,9 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     )?;
     copy(&dir.join("npm/package.json"), &pkg.join("package.json"))?;
     copy(&dir.join("README.md"), &pkg.join("README.md"))?;
-    if root.join("LICENSE").is_file() {
-        copy(&root.join("LICENSE"), &pkg.join("LICENSE"))?;
+    // The licence, and the notices the ODbL region data and the IJG code ask for.
+    for f in ["LICENSE", "NOTICE"] {
+        copy(&root.join(f), &pkg.join(f))?;
     }
     // One module instance for the error classes: the glue imports the snippet, so the
     // package entry re-exports that same file.
@@ -261,47 +263,27 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     Ok(())
 }
 
-/// The raw exports' declarations as built, and as committed.
-fn raw_api_built(root: &Path) -> PathBuf {
+/// The raw exports' declarations as built; `cargo xtask codegen` commits them.
+pub fn raw_api_built(root: &Path) -> PathBuf {
     target_dir(root).join("raw-api.d.ts")
-}
-
-fn raw_api_committed(root: &Path) -> PathBuf {
-    crate_dir(root).join("types/raw-api.d.ts")
 }
 
 fn node(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<()> {
     util::run(root, "node", args, env)
 }
 
-/// Fails when `built` differs from the committed `committed`, saying how to accept it.
-fn same_file(built: &Path, committed: &Path) -> Result<()> {
-    let a = std::fs::read_to_string(built)?;
-    let b = std::fs::read_to_string(committed).unwrap_or_default();
-    if a == b {
-        return Ok(());
-    }
-    Err(XtaskError::new(format!(
-        "{} is out of date with the build. If the change is intended:\n  cp {} {}\n\
-         and update types/dukcapil-facematch.d.ts and js/index.js to match.",
-        committed.display(),
-        built.display(),
-        committed.display()
-    )))
-}
-
 /// Everything for the browser package, in this order: build; declarations (drift, no
 /// `any`, tsc --strict); size budget; wasm-bindgen-test in headless Chromium (every selfie
 /// source, the fake camera, NIK and client rules); FaceMatchClient against an HTTP double;
 /// the npm tarball in a Vite app and a plain module page.
-pub fn test(root: &Path, tools: &Tools) -> Result<()> {
+pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     build(root, tools)?;
 
     util::step("dukcapil-web: declarations are committed, exact and strict");
-    same_file(&raw_api_built(root), &raw_api_committed(root))?;
+    codegen::ensure(root, codegen::Mode::Check, &[codegen::Needs::WebBuild])?;
     for f in [
         crate_dir(root).join("types/dukcapil-facematch.d.ts"),
-        raw_api_committed(root),
+        crate_dir(root).join("types/raw-api.d.ts"),
     ] {
         let text = std::fs::read_to_string(&f)?;
         if let Some((n, line)) = text.lines().enumerate().find(|(_, l)| {
@@ -322,6 +304,8 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         &["-p", "tests/web/types/tsconfig.json"],
         &[],
     )?;
+
+    lint_package(root, tools)?;
 
     util::step("dukcapil-web: size budget");
     let size = module_size(root, tools)?;
@@ -360,7 +344,7 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         ),
     )?;
     let mut env = cargo_env(root, tools)?;
-    env.push(("CHROMEDRIVER", tools.chromedriver.clone().into()));
+    env.push(("CHROMEDRIVER", browser.chromedriver.clone().into()));
     env.push(("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver.into()));
     run_env(
         root,
@@ -369,8 +353,7 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
         &env,
     )?;
 
-    let chromium: &OsStr = tools.chromium.as_os_str();
-    let env: &[(&str, &OsStr)] = &[("CHROMIUM", chromium)];
+    let env: &[(&str, &OsStr)] = &[("CHROMIUM", browser.chromium.as_os_str())];
     util::step("dukcapil-web: FaceMatchClient against an HTTP double (headless Chromium)");
     node(root, &["--test", "tests/web/client.test.mjs"], env)?;
     util::step("dukcapil-web: npm tarball in a Vite app and a plain module page");
@@ -378,11 +361,59 @@ pub fn test(root: &Path, tools: &Tools) -> Result<()> {
     Ok(())
 }
 
+/// `npm pack` of the package, then the ecosystem's own linters on the tarball: publint
+/// (package.json against the files) and arethetypeswrong (types per module resolution).
+fn lint_package(root: &Path, tools: &Tools) -> Result<()> {
+    util::step("dukcapil-web: publint and arethetypeswrong on the packed tarball");
+    let dir = target_dir(root).join("lint");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    util::run(
+        root,
+        "npm",
+        &[
+            OsStr::new("pack"),
+            OsStr::new("--silent"),
+            OsStr::new("--pack-destination"),
+            dir.as_os_str(),
+            pkg_dir(root).as_os_str(),
+        ],
+        &[],
+    )?;
+    let tarball = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or_else(|| XtaskError::new("npm pack wrote no tarball"))?;
+    let tarball = tarball.to_string_lossy();
+    let bin = |name: &str| tools.node_bin.join(name).to_string_lossy().into_owned();
+    // --strict: warnings fail too.
+    util::run(root, &bin("publint"), &["run", "--strict", &tarball], &[])?;
+    util::run(
+        root,
+        &bin("attw"),
+        &[
+            &tarball,
+            // ESM only, as wasm-bindgen's `--target web` output is: `require` is not supported.
+            "--profile",
+            "esm-only",
+            // The .wasm subpath is a binary asset, exported so that a page can load it from
+            // its own URL (`init(url)`, strict CSPs, CDNs). It has no JS and no types by
+            // nature, so attw's "no resolution" for it is expected, not a defect.
+            "--exclude-entrypoints",
+            "./dukcapil_web_bg.wasm",
+        ],
+        &[],
+    )
+}
+
 /// Builds, then times our module against the native canvas pipeline and two npm libraries
 /// in one headless Chromium. Prints a table; asserts nothing.
-pub fn bench(root: &Path, tools: &Tools) -> Result<()> {
+pub fn bench(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     build(root, tools)?;
     util::step("dukcapil-web: benchmark (headless Chromium)");
-    let chromium: &OsStr = tools.chromium.as_os_str();
+    let chromium: &OsStr = browser.chromium.as_os_str();
     node(root, &["tests/web/bench.mjs"], &[("CHROMIUM", chromium)])
 }

@@ -1,4 +1,5 @@
-//! CORS with an exact-origin allowlist. Requests without `Origin` (server to server) pass.
+//! CORS with an exact-origin allowlist. Requests without `Origin` (server to server) pass, and
+//! so do requests from the Worker's own origin: a page it serves (the demo) calls it there.
 
 /// Request headers a browser may send; `transactionId` is matched case-insensitively.
 pub const ALLOW_HEADERS: &str = "authorization, content-type, transactionid, cf-turnstile-response";
@@ -29,14 +30,36 @@ impl OriginCheck {
 }
 
 /// Exact, case-sensitive match against the allowlist (browsers send origins in canonical
-/// lower case, so a looser match would only admit look-alikes). `null` is never allowed.
-pub fn check_origin(origin: Option<&str>, allowed: &[String]) -> OriginCheck {
+/// lower case, so a looser match would only admit look-alikes), or equality with `own`, the
+/// origin of the request's own URL. A browser never sends another site's page as that origin,
+/// and a non-browser client could as well leave `Origin` out. `null` is never allowed.
+pub fn check_origin(origin: Option<&str>, own: Option<&str>, allowed: &[String]) -> OriginCheck {
     match origin {
         None => OriginCheck::Absent,
         Some("null") => OriginCheck::Denied,
-        Some(o) if allowed.iter().any(|a| a == o) => OriginCheck::Allowed(o.to_string()),
+        Some(o) if own == Some(o) || allowed.iter().any(|a| a == o) => {
+            OriginCheck::Allowed(o.to_string())
+        }
         Some(_) => OriginCheck::Denied,
     }
+}
+
+/// The origin (`scheme://host[:port]`) of a request URL as the runtime gives it (host in lower
+/// case, default port left out, as browsers write `Origin`). Read by hand: the `url` crate's
+/// parser would bring Unicode tables into the Worker. `None` for anything unusual.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    let scheme = &url[..scheme_end];
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let rest = &url[scheme_end + 3..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(&url[..scheme_end + 3 + authority_len])
 }
 
 /// CORS headers for an actual (non-preflight) answer.
@@ -92,12 +115,53 @@ mod tests {
             (Some(""), OriginCheck::Denied),
         ];
         for (origin, want) in cases {
-            assert_eq!(check_origin(origin, &allowed), want, "{origin:?}");
+            assert_eq!(check_origin(origin, None, &allowed), want, "{origin:?}");
         }
         assert_eq!(
-            check_origin(Some("null"), &["null".to_string()]),
+            check_origin(Some("null"), Some("null"), &["null".to_string()]),
             OriginCheck::Denied
         );
+    }
+
+    #[test]
+    fn origins_of_request_urls() {
+        let cases = [
+            ("https://a.example/v1/x?y=1", Some("https://a.example")),
+            ("http://127.0.0.1:8787/v1/x", Some("http://127.0.0.1:8787")),
+            ("https://a.example", Some("https://a.example")),
+            ("https://a.example?q", Some("https://a.example")),
+            ("https://user:pw@a.example/", None),
+            ("ftp://a.example/", None),
+            ("https:///path", None),
+            ("a.example/path", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(origin_of(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_workers_own_origin_is_allowed_and_nothing_else_with_it() {
+        let own = Some("https://dukcapil-proxy-demo.example.workers.dev");
+        let cases = [
+            (
+                Some("https://dukcapil-proxy-demo.example.workers.dev"),
+                OriginCheck::Allowed("https://dukcapil-proxy-demo.example.workers.dev".into()),
+            ),
+            (
+                Some("http://dukcapil-proxy-demo.example.workers.dev"),
+                OriginCheck::Denied,
+            ),
+            (
+                Some("https://dukcapil-proxy-demo.example.workers.dev.evil.com"),
+                OriginCheck::Denied,
+            ),
+            (Some("https://evil.example"), OriginCheck::Denied),
+            (None, OriginCheck::Absent),
+        ];
+        for (origin, want) in cases {
+            assert_eq!(check_origin(origin, own, &[]), want, "{origin:?}");
+        }
     }
 
     #[test]

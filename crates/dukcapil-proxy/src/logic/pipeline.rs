@@ -27,11 +27,11 @@ use crate::logic::{
         check_body, check_content_length, classify_content_type, BodyKind, BodyLimit, UpstreamBody,
     },
     config::{Backend, Config},
-    cors::{check_origin, OriginCheck},
+    cors::{check_origin, origin_of, OriginCheck},
     jwt,
     log::{log_method, safe_upstream_id, LogLine},
     refusal::{Reason, Refusal},
-    route::{route, Route},
+    route::{path_of, route, Route},
     sandbox,
     time::today_in_indonesia,
     txn,
@@ -45,11 +45,12 @@ use dukcapil_core::{
 /// The largest siteverify answer read.
 pub const MAX_SITEVERIFY_ANSWER: usize = 64 * 1024;
 
-/// The request's method, path and the headers the proxy reads, as the glue found them.
+/// The request's method, URL and the headers the proxy reads, as the glue found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Head {
     pub method: String,
-    pub path: String,
+    /// The whole request URL, as the runtime gives it.
+    pub url: String,
     pub origin: Option<String>,
     pub transaction_id: Option<String>,
     pub authorization: Option<String>,
@@ -91,7 +92,7 @@ pub enum Check {
     Upstream,
 }
 
-/// The order. The README's list is made from it (`cargo xtask codegen`).
+/// The order. The proxy README's list is made from it (`cargo xtask codegen`).
 pub const ORDER: &[Check] = &[
     Check::Route,
     Check::Origin,
@@ -125,15 +126,6 @@ impl Check {
             Check::Upstream => "**Upstream**: the one billed call (or the sandbox), whose answer becomes the verdict or a refusal.",
         }
     }
-}
-
-/// The README's numbered list of the checks.
-pub fn order_markdown() -> String {
-    let mut s = String::new();
-    for (i, check) in ORDER.iter().enumerate() {
-        s.push_str(&format!("{}. {}\n", i + 1, check.what()));
-    }
-    s
 }
 
 /// A POST the glue makes.
@@ -268,11 +260,16 @@ enum Awaiting {
 
 impl<'c> Pipeline<'c> {
     pub fn new(cfg: &'c Config, head: Head, ctx: Context) -> Pipeline<'c> {
-        let origin = check_origin(head.origin.as_deref(), &cfg.allowed_origins);
+        let origin = check_origin(
+            head.origin.as_deref(),
+            origin_of(&head.url),
+            &cfg.allowed_origins,
+        );
+        let path = path_of(&head.url);
         let log = LogLine {
             request_id: ctx.request_id.clone(),
             method: log_method(&head.method),
-            path: Route::log_path(&head.path),
+            path: Route::log_path(path),
             origin: origin.log_name(),
             sandbox: cfg.sandbox,
             warnings: cfg.warnings.clone(),
@@ -280,7 +277,7 @@ impl<'c> Pipeline<'c> {
         };
         Pipeline {
             today: today_in_indonesia(ctx.now_ms),
-            route: route(&head.method, &head.path),
+            route: route(&head.method, path),
             cfg,
             head,
             ctx,

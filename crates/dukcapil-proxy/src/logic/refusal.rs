@@ -210,21 +210,6 @@ impl From<RequestError> for Refusal {
     }
 }
 
-/// The README's table of log reasons.
-pub fn table_markdown() -> String {
-    let mut s = String::from("| `reason` | `error.code` | when |\n|---|---|---|\n");
-    for r in Reason::ALL {
-        let codes: Vec<String> = r.codes().iter().map(|c| format!("`{c}`")).collect();
-        s.push_str(&format!(
-            "| `{}` | {} | {} |\n",
-            r.as_str(),
-            codes.join(", "),
-            r.when()
-        ));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,11 +252,5 @@ mod tests {
         ] {
             assert!(r.codes().iter().all(|c| c.upstream()), "{r:?}");
         }
-    }
-
-    #[test]
-    fn the_table_lists_every_reason() {
-        let t = table_markdown();
-        assert!(Reason::ALL.iter().all(|r| t.contains(r.as_str())));
     }
 }

@@ -1,5 +1,7 @@
 //! Which handler a method and path reach.
 
+use crate::logic::cors::origin_of;
+
 /// The verification path: the same as upstream, so the proxy is a drop-in base URL.
 pub use dukcapil_core::contract::VERIFY_PATH;
 pub const HEALTH_PATH: &str = "/healthz";
@@ -27,14 +29,16 @@ impl Route {
     }
 }
 
-/// The path of an absolute URL as the runtime serialises it (`https://host/path?query`),
-/// without its query or fragment.
+/// The path of a request URL as the runtime gives it (`https://host/path?query`), without its
+/// query or fragment; empty for a URL [`origin_of`] cannot read (no route matches it).
 pub fn path_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
-    let path = after_scheme
-        .find('/')
-        .map_or("/", |i| &after_scheme[i..]);
-    path.split(['?', '#']).next().unwrap_or("/")
+    let Some(origin) = origin_of(url) else {
+        return "";
+    };
+    match url[origin.len()..].split(['?', '#']).next() {
+        Some("") | None => "/",
+        Some(path) => path,
+    }
 }
 
 /// Routes on the exact path (no trailing-slash or case variants: they are not the API).
@@ -80,11 +84,15 @@ mod tests {
         assert_eq!(Route::log_path("/3201010101900001"), "<other>");
         let paths = [
             ("https://proxy.test/v1/dukcapilWithFacematch", VERIFY_PATH),
-            ("https://proxy.test/v1/dukcapilWithFacematch?x=1#y", VERIFY_PATH),
+            (
+                "https://proxy.test/v1/dukcapilWithFacematch?x=1#y",
+                VERIFY_PATH,
+            ),
             ("http://127.0.0.1:8787/healthz", HEALTH_PATH),
             ("https://proxy.test", "/"),
             ("https://proxy.test/", "/"),
             ("https://proxy.test?q", "/"),
+            ("ftp://proxy.test/healthz", ""),
         ];
         for (url, path) in paths {
             assert_eq!(path_of(url), path, "{url}");

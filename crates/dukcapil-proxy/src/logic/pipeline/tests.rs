@@ -86,7 +86,7 @@ fn world() -> World {
         ],
         head: Head {
             method: "POST".into(),
-            path: "/v1/dukcapilWithFacematch".into(),
+            url: "https://proxy.example/v1/dukcapilWithFacematch".into(),
             origin: Some(ORIGIN.into()),
             transaction_id: Some("txn-1".into()),
             authorization: Some(bound_token(NIK, Some("alice"))),
@@ -268,7 +268,9 @@ type Breaker = fn(&mut World);
 
 /// Index `i` breaks `ORDER[i]`.
 const BREAKERS: &[(Check, Breaker)] = &[
-    (Check::Route, |w| w.head.path = "/v1/other".into()),
+    (Check::Route, |w| {
+        w.head.url = "https://proxy.example/v1/other".into()
+    }),
     (Check::Origin, |w| {
         w.head.origin = Some("https://evil.example".into())
     }),
@@ -604,9 +606,13 @@ fn other_routes() {
     assert!(r.steps.is_empty());
     w.head.origin = Some("null".into());
     assert_eq!(run(&w).reason(), Some("origin_not_allowed"));
+    // A page the Worker serves itself (the demo) calls from the Worker's own origin.
+    let mut w = world();
+    w.head.origin = Some("https://proxy.example".into());
+    assert_eq!(run(&w).answer.status, 200);
     let mut w = world();
     w.head.method = "GET".into();
-    w.head.path = "/healthz".into();
+    w.head.url = "https://proxy.example/healthz".into();
     let r = run(&w);
     assert_eq!(
         (r.answer.status, r.answer.body.as_str()),
@@ -617,7 +623,7 @@ fn other_routes() {
     let r = run(&w);
     assert_eq!(r.answer.header("allow"), Some("GET, HEAD, OPTIONS"));
     assert_eq!(r.log["path"], "/healthz");
-    w.head.path = format!("/{NIK}");
+    w.head.url = format!("https://proxy.example/{NIK}?x=1");
     let r = run(&w);
     assert_eq!(
         (r.answer.status, r.log["path"].as_str()),
