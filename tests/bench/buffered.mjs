@@ -3,6 +3,8 @@
 // sending it on. It checks nothing, so its CPU is this runtime's floor for validate-then-forward,
 // whatever the language: what the proxy costs above it is the proxy's own work.
 
+import { forward } from './passthrough.mjs';
+
 export default {
   async fetch(request, env) {
     const size = Number(request.headers.get('content-length'));
@@ -15,19 +17,6 @@ export default {
       buffer = value.buffer;
       at += value.byteLength;
     }
-    const upstream = await fetch(`${env.HV_BASE_URL}/v1/dukcapilWithFacematch`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        appId: env.HV_APP_ID,
-        appKey: env.HV_APP_KEY,
-        transactionId: request.headers.get('transactionId') ?? crypto.randomUUID(),
-      },
-      body: new Uint8Array(buffer, 0, at),
-    });
-    return new Response(upstream.body, {
-      status: upstream.status,
-      headers: { 'content-type': 'application/json' },
-    });
+    return forward(request, env, new Uint8Array(buffer, 0, at));
   },
 };

@@ -25,17 +25,8 @@ fn esbuild_platform() -> &'static str {
 const PROXY_OPT_LEVEL: &str = "3";
 /// wasm SIMD: the base64 scan over up to 2.7 MB per request runs 64 bytes at a time.
 const PROXY_RUSTFLAGS: &str = "-Ctarget-feature=+simd128";
-/// The wasm features rustc emits for wasm32-unknown-unknown plus SIMD, for the final pass.
-const WASM_FEATURES: &[&str] = &[
-    "--enable-simd",
-    "--enable-bulk-memory",
-    "--enable-nontrapping-float-to-int",
-    "--enable-sign-ext",
-    "--enable-mutable-globals",
-    "--enable-reference-types",
-    "--enable-multivalue",
-    "--enable-exception-handling",
-];
+/// wasm-bindgen's catch wrappers in the Worker use exception handling too.
+const WORKER_WASM_FEATURES: &[&str] = &["--enable-exception-handling"];
 
 /// `worker-build --release`, with wasm-bindgen, wasm-opt and esbuild from our own pins
 /// (its defaults download from GitHub, which fails offline).
@@ -96,7 +87,11 @@ pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     )?;
     let wasm = out_dir.join("index_bg.wasm");
     util::step("stripping the proxy wasm (wasm-opt, after worker-build's own pass)");
-    let mut args: Vec<&OsStr> = WASM_FEATURES.iter().map(OsStr::new).collect();
+    let mut args: Vec<&OsStr> = crate::web::WASM_FEATURES
+        .iter()
+        .chain(WORKER_WASM_FEATURES)
+        .map(OsStr::new)
+        .collect();
     args.extend([
         OsStr::new("--strip-debug"),
         OsStr::new("--strip-producers"),
