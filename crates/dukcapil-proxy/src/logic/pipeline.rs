@@ -113,10 +113,10 @@ impl Check {
     pub const fn what(self) -> &'static str {
         match self {
             Check::Route => "**Route**: the exact path and method (`404`, `405`).",
-            Check::Origin => "**Origin**: a browser's `Origin` must be in `ALLOWED_ORIGINS` (`403`). Preflights and `/healthz` are answered here.",
+            Check::Origin => "**Origin**: a browser's `Origin` must be the Worker's own or in `ALLOWED_ORIGINS` (`403`). Preflights and `/healthz` are answered here.",
             Check::TransactionId => "**Transaction ID**: a `transactionId` header must follow the rule (`400`); without one the proxy makes a UUID.",
             Check::Configured => "**Configured**: upstream credentials (or the sandbox), a way to authorise callers, a usable clock (`500`, fail closed).",
-            Check::RateLimit => "**Rate limit**: a caller with a valid token spends its subject's budget; a caller without one (anonymous, or a missing or bad token) spends its IP's (`429`). The token is checked first, at no cost, only to pick the budget.",
+            Check::RateLimit => "**Rate limit**: a caller with a valid token spends its subject's budget; a caller without one (anonymous, or a missing or bad token) spends its IP's (`429`). The token is checked first, without any I/O, only to pick the budget.",
             Check::Token => "**Token**: no valid token where one is needed (`401`), after its IP budget was spent, so junk from one address is throttled without touching token holders behind the same address.",
             Check::ContentType => "**Content type**: JSON (UTF-8) or multipart with a boundary (`415`, `400`).",
             Check::DeclaredLength => "**Declared length**: `content-length` within the cap (`413`), before any byte is read.",
