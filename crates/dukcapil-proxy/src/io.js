@@ -56,7 +56,11 @@ function takeBuffer(size) {
 export function releaseBody(body) {
   bodiesInUse -= 1;
   const buffer = body.buffer;
-  if (buffer.byteLength >= POOL_MIN_SIZE && pool.length < POOL_MAX) pool.push(buffer);
+  if (buffer.byteLength >= POOL_MIN_SIZE && pool.length < POOL_MAX) {
+    // A pooled buffer outlives its request: wipe the selfie and NIK it held, never keep them.
+    new Uint8Array(buffer, 0, body.byteOffset + body.byteLength).fill(0);
+    pool.push(buffer);
+  }
   if (bodiesInUse === 0 && pool.length > POOL_IDLE) {
     pool.sort((a, b) => b.byteLength - a.byteLength);
     pool.length = POOL_IDLE;
