@@ -5,12 +5,13 @@
 // documented shapes. `double.behave(name)` switches to a variant or a fault for the next
 // requests. Violations of the contract are recorded so tests can assert there were none.
 
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const NIK_RE = /^\d{16}$/;
 export const MAX_IMAGE_BYTES = 2_000_000;
-
-const meta = (txn) => ({ requestId: 'hv-req-0001', transactionId: txn ?? null });
 
 function imageKind(bytes) {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
@@ -21,34 +22,34 @@ function imageKind(bytes) {
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Documented answers, by behaviour name: [status, body]. */
+// The vendor's documented answers, one file each (`<status>-<name>.json`), shared with the
+// core's contract tests and the proxy's sandbox.
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/upstream');
+const DOCUMENTED = new Map(
+  fs.readdirSync(FIXTURES)
+    .filter((f) => /^\d{3}-.+\.json$/.test(f))
+    .map((f) => [f.slice(4, -5), [Number(f.slice(0, 3)), JSON.parse(fs.readFileSync(path.join(FIXTURES, f), 'utf8'))]]),
+);
+
+/** Answers by behaviour name: [status, body]. A JSON body is an object; a string is sent as it is. */
 function answer(name, txn) {
-  const m = meta(txn);
-  const invalid = (message) => [200, { status: 'success', statusCode: '200', result: { status: 'INVALID_REQUEST', message }, metaData: m }];
-  const error = (status, message) => [status, { message, statusCode: status, status: 'failure', metaData: m }];
+  const documented = DOCUMENTED.get(name);
+  if (documented) {
+    const [status, body] = documented;
+    return [status, { ...body, metaData: { ...body.metaData, transactionId: txn ?? null } }];
+  }
   switch (name) {
-    case 'match': // the doc's example: strings everywhere, details under result.details
-      return [200, { status: 'success', statusCode: '200', result: { message: 'Face matched', details: { score: '87.5', match: 'true' }, s3Url: 'https://s3.example/hv/selfie-3273.jpg' }, metaData: m }];
-    case 'match-table': // the doc's table: result.message holds score/match, numbers and booleans
-      return [200, { status: 'success', statusCode: 200, result: { status: 'SUCCESS', message: { score: 91, match: true }, s3Url: 'https://s3.example/hv/x.jpg' }, metaData: m }];
-    case 'match-yes':
-      return [200, { status: 'success', statusCode: '200', result: { details: { score: 77, match: 'yes' } }, metaData: m }];
-    case 'nomatch':
-      return [200, { status: 'success', statusCode: '200', result: { message: 'Face not matched', details: { score: '12', match: 'false' } }, metaData: m }];
-    case 'nik-invalid': return invalid('nik format is not valid');
-    case 'face-fail': return invalid('input image detect face fail');
-    case 'too-large': return invalid('image larger than 2M');
-    case 'image-missing': return error(400, 'Image not found');
-    case 'image-type': return error(400, 'Invalid file type for: image');
-    case 'unauthorized': return error(401, 'Missing/Invalid credentials');
-    case 'token-expired': return error(401, 'Token Expired');
-    case 'multiple-faces': return error(423, 'Multiple faces detected');
-    case 'rate-limited': return error(429, 'Requests rate limit exceeded');
-    case 'server-error': return error(500, 'Internal Server Error');
-    case 'busy': return error(503, 'DEPENDENCY SERVER BUSY');
+    // Shapes nobody documents, to show what the proxy does with them.
     case 'missing-fields': return [200, { status: 'success', statusCode: '200', result: {} }];
     case 'odd-fields': return [200, { status: 'success', statusCode: '200', result: { details: { score: 'high', match: 'maybe' } } }];
     case 'score-out-of-range': return [200, { status: 'success', statusCode: '200', result: { details: { score: 870, match: true } } }];
+    // A verdict's fields under a failure: not a verdict.
+    case 'status-500-with-details': return [200, { statusCode: 500, result: { details: { match: 'yes', score: '0' } } }];
+    // Which `match` did it mean? Unreadable.
+    case 'duplicate-keys': return [200, '{"status":"success","statusCode":"200","result":{"details":{"score":"90","match":"false","match":"true"}}}'];
+    // Refusals that no document names: sending them again would be billed and refused again.
+    case 'unknown-refusal': return [200, { status: 'success', statusCode: '200', result: { status: 'INVALID_REQUEST', message: 'nik not registered' } }];
+    case 'unknown-4xx': return [404, { message: 'Not Found', statusCode: 404, status: 'failure' }];
     default: throw new Error(`unknown behaviour ${name}`);
   }
 }
@@ -64,7 +65,7 @@ export async function startDouble({ appId, appKey }) {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const h = req.headers; // node lower-cases names
-      const record = { method: req.method, path: req.url, headers: { ...h }, bodyBytes: raw.length, body: null, violations: [] };
+      const record = { method: req.method, path: req.url, headers: { ...h }, bodyBytes: raw.length, body: null, raw: raw.length <= 4096 ? raw.toString('utf8') : null, violations: [] };
       requests.push(record);
       const v = (msg) => record.violations.push(msg);
 
@@ -151,5 +152,5 @@ export async function startDouble({ appId, appKey }) {
 
 function send(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
