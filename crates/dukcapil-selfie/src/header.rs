@@ -62,6 +62,11 @@ pub(crate) fn scan_jpeg(bytes: &[u8]) -> Result<JpegHeader<'_>, SelfieError> {
                 let &[precision, h0, h1, w0, w1, components, ..] = seg else {
                     return Err(SelfieError::Corrupt);
                 };
+                // Its length is 8 + 3 per component (B.2.2); libjpeg calls any other corrupt.
+                // (Noise behind a JPEG signature is corrupt, not an unsupported JPEG.)
+                if components == 0 || seg.len() != 6 + 3 * usize::from(components) {
+                    return Err(SelfieError::Corrupt);
+                }
                 header = Some(JpegHeader {
                     sof: marker,
                     precision,

@@ -390,7 +390,8 @@ mod tests {
         );
         // A JPEG header: SOF0 3000×2000, then SOS.
         let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
-        j.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0x07, 0xD0, 0x0B, 0xB8, 3, 1, 0x22, 0]);
+        j.extend_from_slice(&[0xFF, 0xC0, 0, 17, 8, 0x07, 0xD0, 0x0B, 0xB8, 3]);
+        j.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
         j.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
         let plan = inspect(&j, 1_000_000, &opts);
         assert_eq!(
@@ -408,6 +409,10 @@ mod tests {
             Ok(FilePlan::ReadMore(48))
         );
         assert_eq!(inspect(&j[..12], 12, &opts), Err(SelfieError::Truncated));
+        // A frame header whose length does not match its components: noise, not a JPEG.
+        let mut bogus = j.clone();
+        bogus[11] = 14;
+        assert_eq!(inspect(&bogus, 1000, &opts), Err(SelfieError::Corrupt));
         // Arithmetic coding (SOF9): no browser shows it.
         let mut arith = j.clone();
         arith[9] = 0xC9;
