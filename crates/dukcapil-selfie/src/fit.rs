@@ -61,6 +61,32 @@ pub fn fit_within(width: u32, height: u32, long_side: u32) -> (u32, u32) {
     (scale(width), scale(height))
 }
 
+/// A picture to prepare: `width × height` 4-byte pixels in `layout`, row-major without
+/// padding, standing for a `full.0 × full.1` image (larger than the pixels when a decoder
+/// already scaled it down, DCT scaling): the output's size and exact aspect ratio come from
+/// `full`, and the limits apply to it.
+#[derive(Clone, Copy, Debug)]
+pub struct Pixels<'a> {
+    pub data: &'a [u8],
+    pub layout: PixelLayout,
+    pub width: u32,
+    pub height: u32,
+    pub full: (u32, u32),
+}
+
+impl<'a> Pixels<'a> {
+    /// An RGBA frame at its own size.
+    pub fn rgba(width: u32, height: u32, data: &'a [u8]) -> Pixels<'a> {
+        Pixels {
+            data,
+            layout: PixelLayout::Rgba,
+            width,
+            height,
+            full: (width, height),
+        }
+    }
+}
+
 /// A selfie converted to planes at its source size, not yet resized: see
 /// [`Selfie::convert`].
 pub struct Converted {
@@ -139,51 +165,47 @@ impl Selfie {
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
-        let full = (width, height);
-        Selfie::from_decoded(width, height, rgba, PixelLayout::Rgba, full, opts, probe)
+        Selfie::from_pixels(Pixels::rgba(width, height, rgba), opts, probe)
     }
 
-    /// Like [`from_rgba`](Selfie::from_rgba), for 4-byte pixels in any [`PixelLayout`] that a
-    /// decoder may have scaled down (DCT scaling) from a `full.0 × full.1` image: the output's
-    /// size and exact aspect ratio come from those numbers, and the limits apply to them.
-    /// It is [`convert`](Selfie::convert), then [`Converted::resize`].
-    pub fn from_decoded(
-        width: u32,
-        height: u32,
-        pixels: &[u8],
-        layout: PixelLayout,
-        full: (u32, u32),
+    /// Like [`from_rgba`](Selfie::from_rgba), for any [`Pixels`]: another layout, or a picture
+    /// a decoder already scaled down. It is [`convert`](Selfie::convert), then
+    /// [`Converted::resize`].
+    pub fn from_pixels(
+        pixels: Pixels<'_>,
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Selfie, SelfieError> {
-        let converted = Selfie::convert(width, height, pixels, layout, full, opts, probe)?;
-        Ok(converted.resize(probe))
+        Ok(Selfie::convert(pixels, opts, probe)?.resize(probe))
     }
 
-    /// The first half of [`from_decoded`](Selfie::from_decoded): the checks and the colour
+    /// The first half of [`from_pixels`](Selfie::from_pixels): the checks and the colour
     /// conversion. A host that must not hold its thread for long runs other work before
     /// [`Converted::resize`].
     pub fn convert(
-        width: u32,
-        height: u32,
-        pixels: &[u8],
-        layout: PixelLayout,
-        full: (u32, u32),
+        pixels: Pixels<'_>,
         opts: &SelfieOptions,
         probe: &mut dyn Probe,
     ) -> Result<Converted, SelfieError> {
+        let Pixels {
+            data,
+            layout,
+            width,
+            height,
+            full,
+        } = pixels;
         opts.validate()?;
         if width == 0 || height == 0 || full.0 < width || full.1 < height {
             return Err(SelfieError::InvalidFrame);
         }
         opts.limits.check_dimensions(full.0, full.1)?;
         let count = u64::from(width) * u64::from(height);
-        if Some(pixels.len() as u64) != count.checked_mul(4) {
+        if Some(data.len() as u64) != count.checked_mul(4) {
             return Err(SelfieError::InvalidFrame);
         }
         probe.stage(Stage::Convert);
         Ok(Converted {
-            source: Ycc420::from_pixels(pixels, layout, width as usize, height as usize),
+            source: Ycc420::from_pixels(data, layout, width as usize, height as usize),
             full,
             opts: *opts,
             luma: None,
@@ -427,9 +449,7 @@ mod tests {
             ..Default::default()
         };
         let whole = Selfie::from_rgba(300, 200, &rgba, &opts, &mut ()).unwrap();
-        let layout = PixelLayout::Rgba;
-        let mut parts =
-            Selfie::convert(300, 200, &rgba, layout, (300, 200), &opts, &mut ()).unwrap();
+        let mut parts = Selfie::convert(Pixels::rgba(300, 200, &rgba), &opts, &mut ()).unwrap();
         parts.resize_luma(&mut ());
         let parts = parts.resize(&mut ());
         assert_eq!(whole.metrics(), parts.metrics());

@@ -45,7 +45,7 @@ mod simd;
 mod sniff;
 
 pub use error::SelfieError;
-pub use fit::{fit_within, Converted, Probe, Selfie, Stage, FLOOR_QUALITY};
+pub use fit::{fit_within, Converted, Pixels, Probe, Selfie, Stage, FLOOR_QUALITY};
 pub use limits::{SelfieLimits, MAX_MAX_PIXELS};
 pub use planes::PixelLayout;
 pub use quality::{QualityChecks, QualityMetrics};
@@ -254,7 +254,11 @@ fn from_decoded(d: decode::Decoded, opts: &SelfieOptions) -> Result<PreparedSelf
     } else {
         orient::apply_orientation(&d.rgba, d.width, d.height, d.orientation)
     };
-    let selfie = Selfie::from_decoded(w, h, &rgba, PixelLayout::Rgba, full, opts, &mut ())?;
+    let pixels = Pixels {
+        full,
+        ..Pixels::rgba(w, h, &rgba)
+    };
+    let selfie = Selfie::from_pixels(pixels, opts, &mut ())?;
     selfie.check()?;
     selfie.encode(&mut ())
 }

@@ -38,6 +38,19 @@ impl Plane {
         }
     }
 
+    /// A plane with sample `f(x, y)` at each position, edges padded (for tests).
+    #[cfg(test)]
+    pub fn from_fn(width: usize, height: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
+        let mut p = Plane::padded(width, height, 16);
+        for y in 0..height {
+            for x in 0..width {
+                p.data[y * p.stride + x] = f(x, y);
+            }
+        }
+        p.pad_edges();
+        p
+    }
+
     #[cfg(test)]
     pub fn new(width: usize, height: usize) -> Plane {
         Plane::padded(width, height, 8)

@@ -227,20 +227,10 @@ pub(crate) fn measure(y: &Plane) -> QualityMetrics {
 mod tests {
     use super::*;
 
-    fn plane(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
-        let mut p = Plane::padded(w, h, 16);
-        for y in 0..h {
-            for x in 0..w {
-                p.data[y * p.stride + x] = f(x, y);
-            }
-        }
-        p
-    }
-
     #[test]
     fn exposure_is_read_from_the_centre() {
         // Black borders (a letterboxed camera) and a mid-grey centre.
-        let p = plane(400, 200, |x, y| {
+        let p = Plane::from_fn(400, 200, |x, y| {
             if (80..320).contains(&x) && (40..160).contains(&y) {
                 128
             } else {
@@ -255,7 +245,7 @@ mod tests {
     #[test]
     fn sharp_edges_score_high_blurred_ones_low_and_contrast_does_not_matter() {
         let checker = |amp: u8| {
-            plane(400, 400, move |x, y| {
+            Plane::from_fn(400, 400, move |x, y| {
                 if (x / 20 + y / 20) % 2 == 0 {
                     128 - amp
                 } else {
@@ -268,14 +258,14 @@ mod tests {
         assert!(sharp > 0.8, "{sharp}");
         assert!((sharp - dim).abs() < 0.05, "{sharp} vs {dim}");
         // Nothing but slow waves.
-        let soft = plane(400, 400, |x, y| {
+        let soft = Plane::from_fn(400, 400, |x, y| {
             let f = |v: usize| (v as f32 / 200.0 * std::f32::consts::TAU).sin();
             (128.0 + 60.0 * f(x) * f(y)) as u8
         });
         let s = measure(&soft).sharpness;
         assert!(s < 0.3, "{s}");
         // Nothing at all to see.
-        assert_eq!(measure(&plane(64, 64, |_, _| 90)).sharpness, 0.0);
+        assert_eq!(measure(&Plane::from_fn(64, 64, |_, _| 90)).sharpness, 0.0);
     }
 
     #[test]

@@ -135,6 +135,17 @@ use crate::simd::{transpose, vertical_row};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use {transpose_portable as transpose, vertical_row_portable as vertical_row};
 
+/// `src`'s columns resampled with `rows` (one output row per weight set).
+fn vertical_pass(src: &Plane, rows: &Weights) -> Plane {
+    let mut out = Plane::padded(src.width, rows.starts.len(), 16);
+    for y in 0..rows.starts.len() {
+        let (start, weights) = rows.of(y);
+        let row = out.row_mut(y);
+        vertical_row(&src.data, src.stride, start, weights, src.width, row);
+    }
+    out
+}
+
 /// `src` resized with the weights of its columns and rows (`cols` gives the output's width,
 /// `rows` its height), padded to 16.
 ///
@@ -142,32 +153,8 @@ use {transpose_portable as transpose, vertical_row_portable as vertical_row};
 /// transpose, the former columns as rows, and a transpose back (measured in Chromium: the
 /// horizontal pass took twice the vertical one's time per sample).
 fn resize_plane(src: &Plane, cols: &Weights, rows: &Weights) -> Plane {
-    let (width, height) = (cols.starts.len(), rows.starts.len());
-    let mut tall = Plane::padded(src.width, height, 16);
-    for y in 0..height {
-        let (start, weights) = rows.of(y);
-        vertical_row(
-            &src.data,
-            src.stride,
-            start,
-            weights,
-            src.width,
-            tall.row_mut(y),
-        );
-    }
-    let turned = transpose(&tall);
-    let mut narrow = Plane::padded(height, width, 16);
-    for x in 0..width {
-        let (start, weights) = cols.of(x);
-        vertical_row(
-            &turned.data,
-            turned.stride,
-            start,
-            weights,
-            height,
-            narrow.row_mut(x),
-        );
-    }
+    let tall = vertical_pass(src, rows);
+    let narrow = vertical_pass(&transpose(&tall), cols);
     let mut dst = transpose(&narrow);
     dst.pad_edges();
     dst
@@ -216,17 +203,6 @@ impl Ycc420 {
 mod tests {
     use super::*;
 
-    fn filled(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
-        let mut p = Plane::padded(w, h, 16);
-        for y in 0..h {
-            for x in 0..w {
-                p.data[y * p.stride + x] = f(x, y);
-            }
-        }
-        p.pad_edges();
-        p
-    }
-
     /// `src` resized to `width × height` with the given scales.
     fn resized(src: &Plane, width: usize, height: usize, sx: f64, sy: f64) -> Plane {
         let cols = Weights::new(src.width, width, sx);
@@ -255,11 +231,11 @@ mod tests {
 
     #[test]
     fn flat_stays_flat_and_gradients_stay_monotone() {
-        let flat = filled(300, 200, |_, _| 77);
+        let flat = Plane::from_fn(300, 200, |_, _| 77);
         let out = resized(&flat, 200, 133, 1.5, 200.0 / 133.0);
         assert!((0..133).all(|y| out.row(y).iter().all(|&v| v == 77)));
 
-        let ramp = filled(256, 64, |x, _| x as u8);
+        let ramp = Plane::from_fn(256, 64, |x, _| x as u8);
         let out = resized(&ramp, 128, 32, 2.0, 2.0);
         let row = out.row(10);
         assert!(row.windows(2).all(|p| p[0] <= p[1]), "{row:?}");
@@ -269,7 +245,7 @@ mod tests {
 
     #[test]
     fn transpose_twice_is_the_identity() {
-        let p = filled(37, 21, |x, y| (x * 7 + y * 13) as u8);
+        let p = Plane::from_fn(37, 21, |x, y| (x * 7 + y * 13) as u8);
         let t = transpose_portable(&p);
         assert_eq!((t.width, t.height), (21, 37));
         assert_eq!(t.data[5 * t.stride + 3], p.data[3 * p.stride + 5]);
@@ -282,7 +258,7 @@ mod tests {
     #[test]
     fn no_aliasing_when_shrinking_a_fine_pattern() {
         // One-pixel stripes average out to grey at a third of the size.
-        let stripes = filled(300, 30, |x, _| if x % 2 == 0 { 0 } else { 255 });
+        let stripes = Plane::from_fn(300, 30, |x, _| if x % 2 == 0 { 0 } else { 255 });
         let out = resized(&stripes, 100, 10, 3.0, 3.0);
         for x in 2..98 {
             let v = out.row(5)[x];

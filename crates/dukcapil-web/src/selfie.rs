@@ -8,8 +8,8 @@ use crate::stages::Stopwatch;
 use dukcapil_core::Lang;
 use dukcapil_selfie::{
     fit_within, inspect, jpeg_decode_size, prepare_from_file, EndMarkerSearch, FilePlan,
-    PixelLayout, PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError, SelfieLimits,
-    SelfieOptions,
+    PixelLayout, Pixels, PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError,
+    SelfieLimits, SelfieOptions,
 };
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use std::ops::Range;
@@ -699,9 +699,9 @@ async fn gate_and_encode(
     watch.lap("copy");
     let (mut converted, faces_from) = match decoded {
         Decoded::Given(pixels) | Decoded::Drawn(pixels) => {
-            let (w, h) = (pixels.width(), pixels.height());
             let rgba = pixels.data();
-            let c = Selfie::convert(w, h, &rgba, PixelLayout::Rgba, (w, h), opts, watch)?;
+            let given = Pixels::rgba(pixels.width(), pixels.height(), &rgba);
+            let c = Selfie::convert(given, opts, watch)?;
             (c, Some(pixels))
         }
         Decoded::Copied {
@@ -711,7 +711,14 @@ async fn gate_and_encode(
             height,
             full,
         } => {
-            let c = Selfie::convert(width, height, &pixels, layout, full, opts, watch)?;
+            let decoded = Pixels {
+                data: &pixels,
+                layout,
+                width,
+                height,
+                full,
+            };
+            let c = Selfie::convert(decoded, opts, watch)?;
             (c, None)
         }
         Decoded::Pdf(_) => return Err(SelfieError::Internal.into()),
