@@ -32,12 +32,24 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
+const USER_COOKIE = 'demo_user';
+
 /**
- * STUB: your app's own login. Return the signed-in user, or null (→ 401). A KYC session must
- * belong to an authenticated user of your app; here everyone is the same demo user.
+ * STUB for your app's own login: the signed-in user, or null (→ 401). A KYC session must belong
+ * to an authenticated user of your app. Here a random id in a cookie, handed out by
+ * /kyc/session (`signIn`), stands in for one.
  */
-function currentUser(_req) {
-  return { id: 'demo-user' };
+function currentUser(req) {
+  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('='));
+  const id = cookie.find(([k]) => k === USER_COOKIE)?.[1];
+  return id && /^demo-[0-9a-f-]{36}$/.test(id) ? { id } : null;
+}
+
+/** STUB: signs a visitor in as a fresh demo user. Your app has a real login instead. */
+function signIn(res) {
+  const id = `demo-${randomUUID()}`;
+  res.setHeader('set-cookie', `${USER_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax`);
+  return { id };
 }
 
 /**
@@ -144,10 +156,11 @@ export function createBackend({
   const server = http.createServer(async (req, res) => {
     try {
       const route = `${req.method} ${req.url}`;
-      if (route === 'POST /kyc/session' || route === 'POST /kyc/complete') {
+      if (route === 'POST /kyc/session') return await session(req, res, currentUser(req) ?? signIn(res));
+      if (route === 'POST /kyc/complete') {
         const user = currentUser(req);
         if (!user) return send(res, 401, { error: 'login_required' });
-        return route === 'POST /kyc/session' ? await session(req, res, user) : await complete(req, res, user);
+        return await complete(req, res, user);
       }
       if (staticDir && (req.method === 'GET' || req.method === 'HEAD')) return await serveStatic(req, res);
       send(res, 404, { error: 'not_found' });

@@ -73,11 +73,16 @@ fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
 /// `web::test`, which built the Worker and the package, so it only puts the package in place.
 pub fn test(root: &Path, browser: &Browser) -> Result<()> {
     vendor_package(root)?;
+    // The demo's receipt is checked in Python too.
+    let python = crate::python::ensure_venv(root)?;
     util::run(
         root,
         "node",
         &["--test", "--test-concurrency=1", "tests/e2e/"],
-        &[("CHROMIUM", browser.chromium.as_os_str())],
+        &[
+            ("CHROMIUM", browser.chromium.as_os_str()),
+            ("RECEIPT_PYTHON", python.as_os_str()),
+        ],
     )
 }
 
