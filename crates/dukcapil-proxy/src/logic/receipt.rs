@@ -10,7 +10,8 @@
 
 use crate::logic::jwt::{b64url, b64url_decode, sha256};
 use dukcapil_core::json::parse_object;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// `typ` of every receipt (RFC 8725 §3.11: a distinct type per kind of JWT).
 pub const RECEIPT_TYP: &str = "dukcapil-receipt+jwt";
@@ -37,16 +38,15 @@ impl EcPublic {
         b64url(&sha256(canonical.as_bytes()))
     }
 
-    fn jwk(&self) -> Value {
-        json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": self.x,
-            "y": self.y,
-            "kid": self.thumbprint(),
-            "alg": "ES256",
-            "use": "sig",
-        })
+    /// The public JWK, as the JWKS lists it. (`x`, `y` and the thumbprint are base64url: no
+    /// character in them needs escaping.)
+    fn jwk(&self) -> String {
+        format!(
+            r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}","kid":"{}","alg":"ES256","use":"sig"}}"#,
+            self.x,
+            self.y,
+            self.thumbprint()
+        )
     }
 }
 
@@ -128,33 +128,41 @@ pub fn read_previous_key(text: &str) -> Option<EcPublic> {
 
 /// The JWKS document: the current key, then the previous one (if any and different).
 pub fn jwks(current: &EcPublic, previous: Option<&EcPublic>) -> String {
-    let mut keys = vec![current.jwk()];
-    if let Some(p) = previous.filter(|p| *p != current) {
-        keys.push(p.jwk());
+    match previous.filter(|p| *p != current) {
+        Some(p) => format!(r#"{{"keys":[{},{}]}}"#, current.jwk(), p.jwk()),
+        None => format!(r#"{{"keys":[{}]}}"#, current.jwk()),
     }
-    json!({ "keys": keys }).to_string()
 }
 
 /// What a receipt says. Optional claims are left out when absent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Claims<'a> {
     pub iss: &'a str,
     /// The caller token's `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<&'a str>,
     /// The caller token's `iss`: the backend that asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<&'a str>,
     /// Unique per receipt.
     pub jti: &'a str,
     pub iat: i64,
     pub exp: i64,
     pub txn: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_jti: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nik_hmac: Option<&'a str>,
     /// `match`, `no_match`, or the refusal's error code.
     pub outcome: &'a str,
-    /// `(match, score)` on verdicts.
-    pub verdict: Option<(bool, f64)>,
+    /// On verdicts.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub is_match: Option<bool>,
+    /// On verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// HyperVerge's `metaData.requestId`, for billing and disputes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hv_request_id: Option<&'a str>,
     /// The proxy's own request id (`x-request-id`).
     pub request_id: &'a str,
@@ -163,38 +171,8 @@ pub struct Claims<'a> {
 
 impl Claims<'_> {
     pub fn to_json(&self) -> String {
-        let mut c = Map::new();
-        let mut put = |k: &str, v: Value| {
-            c.insert(k.into(), v);
-        };
-        put("iss", self.iss.into());
-        if let Some(sub) = self.sub {
-            put("sub", sub.into());
-        }
-        if let Some(aud) = self.aud {
-            put("aud", aud.into());
-        }
-        put("jti", self.jti.into());
-        put("iat", self.iat.into());
-        put("exp", self.exp.into());
-        put("txn", self.txn.into());
-        if let Some(t) = self.token_jti {
-            put("token_jti", t.into());
-        }
-        if let Some(h) = self.nik_hmac {
-            put("nik_hmac", h.into());
-        }
-        put("outcome", self.outcome.into());
-        if let Some((is_match, score)) = self.verdict {
-            put("match", is_match.into());
-            put("score", score.into());
-        }
-        if let Some(id) = self.hv_request_id {
-            put("hv_request_id", id.into());
-        }
-        put("request_id", self.request_id.into());
-        put("sandbox", self.sandbox.into());
-        Value::Object(c).to_string()
+        // Only strings, booleans and finite numbers: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -216,6 +194,7 @@ pub fn assemble(signing_input: &str, signature: &[u8]) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A P-256 key made with `crypto.subtle.generateKey` (a test key, never used elsewhere),
     /// and its thumbprint as `jose`'s `calculateJwkThumbprint` computes it.
@@ -310,7 +289,8 @@ pub(crate) mod tests {
             token_jti: Some("t-1"),
             nik_hmac: None,
             outcome: "match",
-            verdict: Some((true, 87.5)),
+            is_match: Some(true),
+            score: Some(87.5),
             hv_request_id: Some("hv-1"),
             request_id: "req-1",
             sandbox: false,
