@@ -141,7 +141,10 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
         .env("PROXY_URL", &proxy_url)
         .env("PROXY_JWT_SECRET", &secret)
         .env("STATIC_DIR", root.join("www"))
-        .env("ALLOW_SANDBOX_RECEIPTS", if live { "false" } else { "true" })
+        .env(
+            "ALLOW_SANDBOX_RECEIPTS",
+            if live { "false" } else { "true" },
+        )
         .stdin(std::process::Stdio::null());
     if let Some(a) = audience {
         backend.env("TOKEN_AUDIENCE", a);
@@ -178,7 +181,9 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
             return if status.success() || status.code().is_none() {
                 Ok(())
             } else {
-                Err(XtaskError::new(format!("wrangler dev exited with {status}")))
+                Err(XtaskError::new(format!(
+                    "wrangler dev exited with {status}"
+                )))
             };
         }
         if let Some(status) = backend.try_wait()? {

@@ -371,7 +371,10 @@ mod tests {
             .filter_map(|l| l.trim().strip_prefix("namespace_id = "))
             .collect();
         let unique: std::collections::HashSet<&&str> = ids.iter().collect();
-        assert_eq!((ids.len(), unique.len()), (2 * Limiter::ALL.len(), ids.len()));
+        assert_eq!(
+            (ids.len(), unique.len()),
+            (2 * Limiter::ALL.len(), ids.len())
+        );
     }
 
     #[test]
