@@ -55,32 +55,26 @@ const DEFAULT_TIMEOUT_MS = 30000;
  * hostile or broken endpoint cannot make the page buffer megabytes).
  */
 async function readCapped(res, cap) {
-  const length = res.headers.get('content-length');
-  if (length !== null && Number(length) > cap) {
+  const declared = res.headers.get('content-length');
+  const reader = declared !== null && Number(declared) > cap ? null : res.body?.getReader();
+  if (reader === null) {
     res.body?.cancel().catch(() => {});
     return null;
   }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
+  // Our answers are small: one buffer of the cap, filled in place.
+  const out = new Uint8Array(cap);
+  let at = 0;
+  while (reader) {
     const { value, done } = await reader.read();
     if (done) break;
-    total += value.byteLength;
-    if (total > cap) {
+    if (at + value.byteLength > cap) {
       reader.cancel().catch(() => {});
       return null;
     }
-    chunks.push(value);
+    out.set(value, at);
+    at += value.byteLength;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return out.subarray(0, at);
 }
 
 export class FaceMatchClient {

@@ -142,6 +142,23 @@ fn non_blank(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
+/// A whole number clamped to `(min, default, max)`; the default, with `warning`, when unreadable.
+fn clamped(
+    value: Option<String>,
+    (min, default, max): (u32, u32, u32),
+    warning: &'static str,
+    warnings: &mut Vec<&'static str>,
+) -> u32 {
+    match value.map(|v| v.trim().parse::<u32>()) {
+        None => default,
+        Some(Ok(n)) => n.clamp(min, max),
+        Some(Err(_)) => {
+            warnings.push(warning);
+            default
+        }
+    }
+}
+
 /// Switches that are on unless the var is exactly `false`, so a typo never turns one off.
 fn flag_unless_false(value: Option<&str>) -> bool {
     value != Some("false")
@@ -180,16 +197,16 @@ impl Config {
                 ok
             }
         };
-        let upstream_timeout_ms = match get("UPSTREAM_TIMEOUT_MS") {
-            None => DEFAULT_UPSTREAM_TIMEOUT_MS,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(ms) => ms.clamp(MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
-                Err(_) => {
-                    warnings.push("upstream_timeout_ms_invalid");
-                    DEFAULT_UPSTREAM_TIMEOUT_MS
-                }
-            },
-        };
+        let upstream_timeout_ms = clamped(
+            get("UPSTREAM_TIMEOUT_MS"),
+            (
+                MIN_UPSTREAM_TIMEOUT_MS,
+                DEFAULT_UPSTREAM_TIMEOUT_MS,
+                MAX_UPSTREAM_TIMEOUT_MS,
+            ),
+            "upstream_timeout_ms_invalid",
+            &mut warnings,
+        );
         let allowed_origins = get("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -222,16 +239,12 @@ impl Config {
         );
         let receipt_issuer = non_blank(get("RECEIPT_ISSUER"))
             .map_or_else(|| token_audience.clone(), |i| i.trim().to_string());
-        let receipt_ttl_s = match get("RECEIPT_TTL_SECONDS") {
-            None => DEFAULT_RECEIPT_TTL_S,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(s) => s.clamp(MIN_RECEIPT_TTL_S, MAX_RECEIPT_TTL_S),
-                Err(_) => {
-                    warnings.push("receipt_ttl_seconds_invalid");
-                    DEFAULT_RECEIPT_TTL_S
-                }
-            },
-        };
+        let receipt_ttl_s = clamped(
+            get("RECEIPT_TTL_SECONDS"),
+            (MIN_RECEIPT_TTL_S, DEFAULT_RECEIPT_TTL_S, MAX_RECEIPT_TTL_S),
+            "receipt_ttl_seconds_invalid",
+            &mut warnings,
+        );
         let receipt_keys = read_receipt_keys(
             non_blank(get("RECEIPT_SIGNING_KEY")),
             non_blank(get("RECEIPT_SIGNING_KEY_PREVIOUS")),
