@@ -1,6 +1,12 @@
 // The demo onboarding form. Plain ES module on top of the npm package `dukcapil-facematch`.
 // Nothing here logs or keeps the NIK or the photo.
-import { init, parseNik, prepareSelfie, FaceMatchClient } from "dukcapil-facematch";
+//
+// The flow is the real one when config.json names a backend (examples/backend-node, as
+// `cargo xtask demo` runs it): the backend mints a token for this NIK and transaction, the
+// proxy answers with a signed receipt, and the backend verifies the receipt and records the
+// outcome; the page shows what the backend recorded, never its own reading. The deployed demo
+// Worker has no backend: there the page calls the proxy's anonymous sandbox and says so.
+import { init, parseNik, prepareSelfie, FaceMatchClient, FaceMatchError } from "dukcapil-facematch";
 
 const TEXT = {
   id: {
@@ -31,6 +37,11 @@ const TEXT = {
     sending: "Memverifikasi dengan Dukcapil…",
     match: (s) => `Cocok. Wajah Anda sesuai dengan data Dukcapil (skor ${s}).`,
     noMatch: (s) => `Tidak cocok. Wajah tidak sesuai dengan data Dukcapil untuk NIK ini (skor ${s}).`,
+    recorded: "Tanda terima dari proxy telah diperiksa dan hasilnya dicatat oleh server.",
+    recordedSandbox: "Mode uji (sandbox): hasil simulasi. Tanda terima telah diperiksa dan dicatat oleh server.",
+    unrecorded: "Mode uji (sandbox): hasil simulasi, tanpa server yang memeriksa tanda terima.",
+    sessionFailed: "Sesi verifikasi tidak dapat dimulai. Coba lagi.",
+    backendRefused: "Server menolak tanda terima verifikasi; hasil tidak dicatat.",
   },
   en: {
     brand: "Identity verification",
@@ -60,6 +71,11 @@ const TEXT = {
     sending: "Verifying with Dukcapil…",
     match: (s) => `Match. Your face matches the Dukcapil record (score ${s}).`,
     noMatch: (s) => `No match. The face does not match the Dukcapil record for this NIK (score ${s}).`,
+    recorded: "The proxy's receipt was checked and the outcome recorded by the server.",
+    recordedSandbox: "Sandbox: a simulated answer. Its receipt was checked and recorded by the server.",
+    unrecorded: "Sandbox: a simulated answer, with no server to check its receipt.",
+    sessionFailed: "The verification session could not be started. Try again.",
+    backendRefused: "The server refused the verification receipt; nothing was recorded.",
   },
 };
 
@@ -278,6 +294,15 @@ function clearResult() {
   state.lastResult = null;
   $("result").hidden = true;
   $("retry").hidden = true;
+  $("result-note").hidden = true;
+}
+
+/** Whether the server recorded the outcome, and whether it was simulated. */
+function showNote(r) {
+  const note = $("result-note");
+  const key = r.recorded ? (r.sandbox ? "recordedSandbox" : "recorded") : r.sandbox ? "unrecorded" : null;
+  note.hidden = !key;
+  if (key) note.textContent = t(key);
 }
 
 function showResult(r) {
@@ -287,28 +312,57 @@ function showResult(r) {
   const score = Number.isFinite(r.score) ? r.score.toLocaleString(state.lang === "id" ? "id-ID" : "en-US") : "—";
   $("result-text").textContent = r.match ? t("match", score) : t("noMatch", score);
   $("retry").hidden = true;
+  showNote(r);
 }
 
 function showError(err) {
   const box = $("result");
   box.hidden = false;
   box.className = "result error";
-  $("result-text").textContent = errorText(err);
+  $("result-text").textContent = err?.pageKey ? t(err.pageKey) : errorText(err);
   $("retry").hidden = !err?.retryable;
+  showNote(err?.outcome ?? {});
 }
 
-let client;
-async function getClient() {
-  if (client) return client;
-  const config = await loadConfig();
-  const token = config.tokenUrl
-    ? async () => {
-        const res = await fetch(config.tokenUrl, { credentials: "same-origin" });
-        return res.ok ? (await res.text()).trim() : "";
-      }
-    : undefined;
-  client = new FaceMatchClient({ endpoint: config.endpoint || location.origin, token, timeoutMs: config.timeoutMs ?? 30000 });
-  return client;
+/** A failure between the page and its own server. */
+class BackendError extends Error {
+  constructor(pageKey, retryable) {
+    super(pageKey);
+    this.pageKey = pageKey;
+    this.retryable = retryable;
+  }
+}
+
+const getConfig = async () => (state.config ??= await loadConfig());
+
+async function postJson(url, body) {
+  const res = await fetch(url, {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  return { ok: res.ok, body: await res.json().catch(() => ({})) };
+}
+
+/**
+ * A token and transaction from the server for this NIK, kept for retries of the same
+ * transaction until it is completed or about to expire. Null without a server (the deployed
+ * demo's anonymous sandbox).
+ */
+async function getSession(config, nik) {
+  if (!config.sessionUrl) return null;
+  const s = state.session;
+  if (s && s.nik === nik && !s.done && s.expiresAt > Date.now() + 30_000) return s;
+  const { ok, body } = await postJson(config.sessionUrl, { nik });
+  if (!ok || typeof body.token !== "string") throw new BackendError("sessionFailed", true);
+  state.session = { nik, token: body.token, transactionId: body.transactionId, expiresAt: Date.now() + body.expiresIn * 1000 };
+  return state.session;
+}
+
+/** Hands the receipt to the server, which verifies it and records the outcome. */
+async function complete(config, session, receipt) {
+  session.done = true;
+  const { ok, body } = await postJson(config.completeUrl, { transactionId: session.transactionId, receipt });
+  if (!ok) throw new BackendError("backendRefused", false);
+  return { ...body, recorded: true };
 }
 
 async function submit(event) {
@@ -320,8 +374,24 @@ async function submit(event) {
   $("form").setAttribute("aria-busy", "true");
   setStatus($("progress"), t("sending"), "");
   try {
-    const c = await getClient();
-    state.lastResult = await c.verify({ nik: state.nik.normalized, selfie: state.selfie });
+    const config = await getConfig();
+    const session = await getSession(config, state.nik.normalized);
+    const client = new FaceMatchClient({
+      endpoint: config.endpoint || location.origin,
+      token: session?.token,
+      allowSandbox: config.allowSandbox === true,
+      timeoutMs: config.timeoutMs ?? 30000,
+    });
+    let answer;
+    try {
+      answer = await client.verify({ nik: state.nik.normalized, selfie: state.selfie, transactionId: session?.transactionId });
+    } catch (err) {
+      // A definitive refusal is vouched for too: the server records it from its receipt.
+      if (session && err instanceof FaceMatchError && err.receipt) err.outcome = await complete(config, session, err.receipt);
+      throw err;
+    }
+    // With a server, what it recorded from the receipt is the outcome; without, the answer.
+    state.lastResult = session ? await complete(config, session, answer.receipt) : answer;
     showResult(state.lastResult);
   } catch (err) {
     state.lastError = err;

@@ -1,8 +1,8 @@
 // The HyperVerge contract double (tests/proxy/hyperverge-double.mjs) in its own process, so
 // its JSON and base64 work competes neither with the load generator's clocks nor with workerd.
-// The parent talks to it over IPC: it answers `{ url }` once listening, and on a 'stats'
-// message reports how many requests it saw and how many broke the contract (then forgets them,
-// so memory stays flat across runs).
+// The parent talks to it over IPC: it answers `{ url }` once listening, on a 'stats' message
+// reports how many requests it saw and how many broke the contract (then forgets them, so
+// memory stays flat across runs), and on `{ behave }` answers that way from then on.
 
 import { startDouble } from '../proxy/hyperverge-double.mjs';
 
@@ -19,7 +19,10 @@ const drain = () => {
 };
 const timer = setInterval(drain, 200);
 process.on('message', async (msg) => {
-  if (msg === 'stats') {
+  if (msg?.behave) {
+    double.behave(msg.behave);
+    process.send({ behaving: msg.behave });
+  } else if (msg === 'stats') {
     drain();
     process.send({ stats: { requests: seen, violations: [...violations] } });
     seen = 0;

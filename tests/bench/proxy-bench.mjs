@@ -7,10 +7,12 @@
 //   pass-through  tests/bench/passthrough.mjs: streams the body on and checks nothing
 //   buffered      tests/bench/buffered.mjs: reads the body into memory first, checks nothing:
 //                 the floor of any Worker that checks a body before forwarding it
-// and, on the proxy, two requests that stop early, for a per-stage breakdown of its CPU: one
+// and, on the proxy, three requests that stop early, for a per-stage breakdown of its CPU: one
 // refused before its body is read (`text/plain`: routing, the token, the rate limiter, the
 // answer and the log line), one refused right after the body checks (a token bound to another
-// NIK). CPU is workerd's user + system time from /proc/<pid>/stat around each batch, summed over
+// NIK), and one the upstream refuses with a 503 (which gets no receipt: the difference to a
+// verdict is the receipt's signing, in WebCrypto, and its bytes in the answer). CPU is
+// workerd's user + system time from /proc/<pid>/stat around each batch, summed over
 // the rounds (the clock ticks in 10 ms steps, so one round alone would be coarse); the spread of
 // the per-round ratios is printed too. Then it measures memory: 16 concurrent 2 MB requests
 // against a fresh proxy, with the isolate's JS heap and array buffers sampled through the V8
@@ -22,7 +24,7 @@
 // Node 20; xtask passes it).
 
 import { Miniflare } from 'miniflare';
-import { mint } from '../proxy/harness.mjs';
+import { mint, receiptKey } from '../proxy/harness.mjs';
 import { fork, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,7 +46,9 @@ const PATH = '/v1/dukcapilWithFacematch';
 const LIMITS = {
   IP_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
   SUBJECT_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+  NIK_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
 };
+const RECEIPT_KEY = await receiptKey();
 
 const int = (name, dflt) => {
   const v = Number(process.env[name] ?? dflt);
@@ -72,10 +76,11 @@ function selfie(bytes) {
   return b;
 }
 
-/** Fresh HS256 tokens, one per request, minted before any clock starts. */
+/** Fresh HS256 caller tokens, one per request (for transaction `${prefix}-${i}`), minted
+ * before any clock starts. */
 async function tokens(count, nik, prefix) {
   const out = [];
-  for (let i = 0; i < count; i++) out.push(await mint({ nik, sub: `${prefix}-${i}`, ttl: 900, secret: JWT_SECRET }));
+  for (let i = 0; i < count; i++) out.push(await mint({ nik, txn: `${prefix}-${i}`, sub: `${prefix}-${i}`, ttl: 900, secret: JWT_SECRET }));
   return out;
 }
 
@@ -96,6 +101,11 @@ async function startDoubleProcess() {
       new Promise((resolve) => {
         child.once('message', (m) => resolve(m.stats));
         child.send('stats');
+      }),
+    behave: (behave) =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send({ behave });
       }),
     stop: () =>
       new Promise((resolve) => {
@@ -219,7 +229,10 @@ async function startWorker(kind, doubleUrl, extra = {}) {
           scriptPath: path.join(BUILD, 'index.js'),
           modulesRoot: BUILD,
           modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-          bindings: { HV_BASE_URL: doubleUrl, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY, PROXY_JWT_SECRET: JWT_SECRET, ALLOWED_ORIGINS: '', UPSTREAM_TIMEOUT_MS: '15000' },
+          bindings: {
+            HV_BASE_URL: doubleUrl, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY, PROXY_JWT_SECRET: JWT_SECRET,
+            RECEIPT_SIGNING_KEY: RECEIPT_KEY, ALLOWED_ORIGINS: '', UPSTREAM_TIMEOUT_MS: '15000',
+          },
           ratelimits: LIMITS,
         }
       : {
@@ -328,18 +341,28 @@ async function main() {
       for (const l of LOADS) {
         const body = Buffer.from(JSON.stringify({ id: NIK, image: selfie(l.bytes).toString('base64') }));
         const total = l.n * (ROUNDS + 1);
-        const toks = await tokens(total, NIK, `${l.label}-ok`);
-        const otherToks = await tokens(total, OTHER_NIK, `${l.label}-other`);
+        // transactionIds: no spaces
+        const size = l.label.replace(/\W/g, '');
+        const ok = `${size}-ok`;
+        const other = `${size}-other`;
+        const busy = `${size}-busy`;
+        const toks = await tokens(total, NIK, ok);
+        const otherToks = await tokens(total, OTHER_NIK, other);
+        const busyToks = await tokens(total, NIK, busy);
         const json = { 'content-type': 'application/json' };
         let counter = 0;
         const txn = () => `bench-${counter++}`;
-        // target name → how to send, where, what to expect, whose CPU to count
+        /** A proxy request with token `i` of `toks`, for its transaction. */
+        const withToken = (toks, prefix, i, extra = json) => ({ ...extra, authorization: `Bearer ${toks[i]}`, transactionId: `${prefix}-${i}` });
+        // target name → how to send, where, what to expect, whose CPU to count; `behave`: how
+        // the double answers meanwhile (else a match)
         const plans = {
           direct: { url: double.url, pids: [], make: () => ({ body, headers: { ...json, appId: APP_ID, appKey: APP_KEY, transactionId: txn() } }), check: okDouble },
-          proxy: { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: { ...json, authorization: `Bearer ${toks[i]}`, transactionId: txn() } }), check: okProxy },
-          'proxy, refused after the body checks': { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: { ...json, authorization: `Bearer ${otherToks[i]}`, transactionId: txn() } }), check: expect(401) },
+          proxy: { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: withToken(toks, ok, i) }), check: okProxy },
+          'proxy, refused by the upstream (no receipt)': { url: workers.proxy.url, pids: workers.proxy.pids, behave: 'busy', make: (i) => ({ body, headers: withToken(busyToks, busy, i) }), check: expect(503, (j) => j.receipt === undefined) },
+          'proxy, refused after the body checks': { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: withToken(otherToks, other, i) }), check: expect(401) },
           // No body: a refused request's body is never read, and an unread body closes the connection.
-          'proxy, refused before the body': { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body: null, headers: { 'content-type': 'text/plain', authorization: `Bearer ${toks[i]}`, transactionId: txn() } }), check: expect(415) },
+          'proxy, refused before the body': { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body: null, headers: withToken(toks, ok, i, { 'content-type': 'text/plain' }) }), check: expect(415) },
           'pass-through': { url: workers.passthrough.url, pids: workers.passthrough.pids, make: () => ({ body, headers: { ...json, transactionId: txn() } }), check: okDouble },
           buffered: { url: workers.buffered.url, pids: workers.buffered.pids, make: () => ({ body, headers: { ...json, transactionId: txn() } }), check: okDouble },
         };
@@ -349,11 +372,13 @@ async function main() {
           for (const [target, p] of Object.entries(plans)) {
             const offset = round * l.n;
             await double.stats(); // forget earlier requests
+            if (p.behave) await double.behave(p.behave);
             const cpu0 = p.pids.length ? cpuMs(p.pids) : 0;
             const { latencies, wallMs } = await load(p.url, { n: l.n, c: l.c }, (i) => p.make(offset + i), p.check);
             const cpu = p.pids.length ? (cpuMs(p.pids) - cpu0) / l.n : NaN;
+            if (p.behave) await double.behave('match');
             const stats = await double.stats();
-            const upstream = target.startsWith('proxy, refused') ? 0 : l.n;
+            const upstream = target.startsWith('proxy, refused') && !p.behave ? 0 : l.n;
             if (stats.requests !== upstream) throw new Error(`${target}: the double saw ${stats.requests} requests, expected ${upstream}`);
             if (target === 'proxy') violations.push(...stats.violations);
             if (round === 0) continue;
@@ -413,13 +438,15 @@ async function main() {
   const stage = (label) => {
     const before = cpu(label, 'proxy, refused before the body');
     const afterBody = cpu(label, 'proxy, refused after the body checks');
+    const unsigned = cpu(label, 'proxy, refused by the upstream (no receipt)');
     const full = cpu(label, 'proxy');
-    return [before, afterBody - before, full - afterBody, full, cpu(label, 'buffered'), cpu(label, 'pass-through')];
+    return [before, afterBody - before, unsigned - afterBody, full - unsigned, full, cpu(label, 'buffered'), cpu(label, 'pass-through')];
   };
   const stageNames = [
     'request in and out: routing, token, rate limiter, answer, log line (refused before the body)',
     'the body: read into memory, copied into wasm, checked (refused after the body checks, minus the above)',
-    'the upstream call and its answer (the whole request, minus the above)',
+    'the upstream call and its answer (an upstream 503, which gets no receipt, minus the above)',
+    'the receipt: claims, WebCrypto ES256 signature, in the answer (a verdict, minus an upstream 503)',
     '**the whole proxied request**',
     'for reference: the buffered pass-through (reads the body, checks nothing)',
     'for reference: the pass-through (streams the body)',
@@ -451,7 +478,7 @@ ${verdicts.join('\n')}
 
 Spread of the proxy/pass-through ratio over the ${ROUNDS} rounds: ${spreads.join(', ')}. Memory: ${memory.samples} heap samples; idle before the load: JS heap ${fmt(memory.idle.usedSize / MB, 1)} MB + array buffers ${fmt(memory.idle.backingStorageSize / MB, 1)} MB.
 Measured on loopback: Node ${process.version}, miniflare ${workerdVersion} (workerd), ${cpuModel}, ${execFileSync('nproc').toString().trim()} CPUs, load average ${load1} at the end.
-Selfies are a JPEG marker followed by random bytes (the proxy checks magic bytes, base64 and size, never pixels), sent as JSON base64 with a fresh HS256 token per proxy request.
+Selfies are a JPEG marker followed by random bytes (the proxy checks magic bytes, base64 and size, never pixels), sent as JSON base64 with a fresh HS256 token per proxy request; every verdict carries a receipt signed with ES256 in WebCrypto.
 "added" is a Worker's p50/p99 minus the double's own, called directly with the same load. CPU is workerd's user + system time per request, so it includes HTTP parsing and copying in the runtime, which Cloudflare's CPU limit does not count.${violations.length ? `\n\nWARNING: the double saw contract violations from the proxy: ${violations.join(' | ')}` : ''}`);
 }
 

@@ -1,6 +1,7 @@
-// End-to-end harness: the demo page and the Worker under `wrangler dev` (the real workerd
-// runtime, serving www/ and the API from one origin, as `cargo xtask demo` does), the
-// HyperVerge contract double from the proxy tests, and headless Chromium with a fake camera.
+// End-to-end harness: the Worker under `wrangler dev --env demo` (the real workerd runtime),
+// the reference backend (examples/backend-node, serving the demo page and minting tokens, as
+// `cargo xtask demo` runs it), the HyperVerge contract double from the proxy tests, and
+// headless Chromium with a fake camera.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +9,8 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mint as proxyMint } from '../proxy/harness.mjs';
+import { mint as proxyMint, receiptKey } from '../proxy/harness.mjs';
+import { createBackend } from '../../examples/backend-node/server.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const OUT = path.join(ROOT, 'target/e2e');
@@ -20,9 +22,11 @@ export { startDouble } from '../proxy/hyperverge-double.mjs';
 // Fake secrets, distinctive so a leak scan cannot miss them.
 export const APP_ID = 'e2e-app-id-51c9';
 export const APP_KEY = 'e2e-app-key-SECRET-d81f03';
-export const JWT_SECRET = 'e2e-jwt-secret-SECRET-77aa10';
+export const JWT_SECRET = 'e2e-jwt-secret-SECRET-77aa10-0123456789';
+/** The Worker's receipt signing key for this run (a private JWK). */
+export const RECEIPT_KEY = await receiptKey();
 
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
@@ -34,16 +38,21 @@ const freePort = () =>
 
 /**
  * Starts `wrangler dev --env demo` on a free loopback port, with `vars` (secrets included, as
- * --var) over the environment's own.
+ * --var) over the environment's own, and never a developer's `.dev.vars`.
  * Returns { url, logs, stop }. `logs` collects everything wrangler and the Worker print.
  */
 export async function startWrangler(varsFor) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const vars = varsFor(url);
+  // An env file of our own (empty) keeps wrangler from reading .dev.vars.
+  await fsp.mkdir(OUT, { recursive: true });
+  const noSecrets = path.join(OUT, 'no-secrets.env');
+  await fsp.writeFile(noSecrets, '');
   const args = [
-    // wrangler.toml's demo environment: the page and the API, as `cargo xtask demo` runs them.
+    // wrangler.toml's demo environment, as `cargo xtask demo` runs it.
     'dev', '--env', 'demo', '--ip', '127.0.0.1', '--port', String(port),
+    '--env-file', noSecrets,
     '--show-interactive-dev-session=false',
     '--persist-to', path.join(ROOT, 'target/wrangler-state/e2e'),
     '--inspector-port', String(await freePort()),
@@ -105,9 +114,19 @@ export async function fakeCamera() {
   return y4m;
 }
 
-/** A caller token as a customer's backend would mint it (the proxy tests' minting). */
-export const mint = ({ nik, ttl = 300, iatOffset = 0 }) =>
-  proxyMint({ nik, ttl, iatOffset, sub: 'e2e-customer', secret: JWT_SECRET });
+/**
+ * The reference backend (examples/backend-node) on `port`, serving www/ and minting tokens
+ * for the Worker at `proxyUrl`, as `cargo xtask demo` runs it. Returns { url, records, close }.
+ */
+export async function startBackend({ port, proxyUrl, allowSandbox = false }) {
+  const backend = createBackend({ secret: JWT_SECRET, proxyUrl, allowSandbox, staticDir: path.join(ROOT, 'www') });
+  const url = await backend.listen(port);
+  return { url, records: backend.records, sessions: backend.sessions, close: () => backend.close() };
+}
+
+/** A caller token as the backend mints it (the proxy tests' minting). */
+export const mint = ({ nik, txn, ttl = 300, iatOffset = 0 }) =>
+  proxyMint({ nik, txn, ttl, iatOffset, sub: 'demo-user', iss: 'example-backend', secret: JWT_SECRET });
 
 export async function screenshot(page, name) {
   await fsp.mkdir(SCREENSHOTS, { recursive: true });

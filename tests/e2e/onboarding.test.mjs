@@ -1,35 +1,48 @@
-// The onboarding page end to end: headless Chromium with a fake camera → the page → the
-// Worker under wrangler dev → the HyperVerge contract double on loopback.
+// The onboarding page end to end, as `cargo xtask demo` runs it: headless Chromium with a
+// fake camera → the page, served by the reference backend (examples/backend-node) → a caller
+// token from the backend → the Worker under wrangler dev → the HyperVerge contract double on
+// loopback → the signed receipt → the backend, which verifies it against the Worker's JWKS
+// and records the outcome. The page shows what the backend recorded.
 
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  APP_ID, APP_KEY, JWT_SECRET, FIXTURES, SCREENSHOTS,
-  startDouble, startWrangler, launch, fakeCamera, mint, screenshot,
+  APP_ID, APP_KEY, JWT_SECRET, RECEIPT_KEY, FIXTURES, SCREENSHOTS, ROOT,
+  startDouble, startWrangler, startBackend, freePort, launch, fakeCamera, mint, screenshot,
 } from './harness.mjs';
 
-const NIK = '3273010101901234';
 const MAX_IMAGE_BYTES = 2_000_000;
+// Each test verifies its own person (a Kota Bandung man born 1 January 1990, serial 1200 on):
+// the proxy's per-NIK budget is 5 a minute, as deployed.
+let serial = 1200;
+const usedNiks = [];
+let NIK;
 
 let double;
 let proxy;
+let backend;
 let camera;
 /** Every request any page made, with its headers: none may carry the credentials. */
 const pageRequests = [];
 
 before(async () => {
   double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
-  // The page calls the API on its own origin, which the proxy allows without ALLOWED_ORIGINS.
+  // The app (page and backend) and the proxy on two origins, as in production.
+  const appPort = await freePort();
   proxy = await startWrangler(() => ({
     HV_BASE_URL: double.url,
     HV_APP_ID: APP_ID,
     HV_APP_KEY: APP_KEY,
     PROXY_JWT_SECRET: JWT_SECRET,
-    ALLOW_ANONYMOUS: 'true',
+    RECEIPT_SIGNING_KEY: RECEIPT_KEY,
+    ALLOW_ANONYMOUS: 'false',
+    ALLOWED_ORIGINS: `http://127.0.0.1:${appPort}`,
     UPSTREAM_TIMEOUT_MS: '2000',
     SANDBOX: 'false',
   }));
+  backend = await startBackend({ port: appPort, proxyUrl: proxy.url });
   const y4m = await fakeCamera();
   camera = await launch([
     '--use-fake-ui-for-media-stream',
@@ -41,19 +54,25 @@ before(async () => {
 
 after(async () => {
   await camera?.close();
+  await backend?.close();
   await proxy?.stop();
   await double?.close?.();
-  // Nothing the Worker printed may hold a secret or a full NIK.
+  // Nothing the Worker printed may hold a secret, the signing key or a full NIK.
   const logs = proxy?.logs.join('') ?? '';
-  for (const secret of [APP_KEY, JWT_SECRET, NIK]) assert.ok(!logs.includes(secret), `wrangler output leaks ${secret.slice(0, 6)}…`);
+  const { d } = JSON.parse(RECEIPT_KEY);
+  for (const secret of [APP_KEY, JWT_SECRET, d, ...usedNiks]) assert.ok(!logs.includes(secret), `wrangler output leaks ${secret.slice(0, 6)}…`);
 });
 
 beforeEach(() => {
   double.behave('match');
   double.requests.length = 0;
+  NIK = `327301010190${serial++}`;
+  usedNiks.push(NIK);
 });
 
-async function openPage(context = camera.context, url = proxy.url) {
+async function openPage(context = camera.context, url = backend.url) {
+  // A new visitor each time: the backend's stub login hands out a user per cookie.
+  await context.clearCookies();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   page.on('request', (r) => pageRequests.push({ url: r.url(), headers: r.headers(), body: r.postData() ?? '' }));
@@ -71,7 +90,8 @@ async function takePhoto(page) {
   await page.waitForFunction(() => /\d+×\d+/.test(document.getElementById('camera-status').textContent));
 }
 
-async function fillForm(page, nik = NIK) {
+async function fillForm(page, nik) {
+  nik ??= NIK;
   await page.fill('#nik', nik);
   await takePhoto(page);
   await page.check('#consent');
@@ -86,8 +106,17 @@ async function submitAndWait(page) {
   await page.waitForFunction(() => !document.querySelector('form').hasAttribute('aria-busy'));
 }
 
+/** The one outcome the backend recorded in this test, after verifying its receipt. */
+function recorded() {
+  const all = [...backend.records.values()];
+  backend.records.clear();
+  assert.equal(all.length, 1, 'the backend recorded exactly one outcome');
+  return all[0];
+}
+
 /** What the double received: one request with the right NIK, a JPEG ≤ 2 MB and our headers. */
-function assertForwarded(nik = NIK) {
+function assertForwarded(nik) {
+  nik ??= NIK;
   assert.equal(double.requests.length, 1, 'exactly one upstream call');
   const [req] = double.requests;
   assert.deepEqual(req.violations, []);
@@ -113,9 +142,24 @@ test('happy path: NIK, camera selfie, consent, match', async () => {
   assert.equal(await page.evaluate(() => document.getElementById('video').srcObject), null);
   await submitAndWait(page);
   assert.match(await resultText(page), /^Cocok\. .*skor 87,5/);
+  assert.match(await page.textContent('#result-note'), /diperiksa dan hasilnya dicatat oleh server/);
   assert.equal(await page.isHidden('#retry'), true);
   await screenshot(page, '2-match');
   assertForwarded();
+  // The backend recorded it from the receipt, for this user, NIK and transaction.
+  const r = recorded();
+  assert.deepEqual([r.outcome, r.match, r.score, r.sandbox], ['match', true, 87.5, false]);
+  assert.match(r.userId, /^demo-/);
+  assert.equal(double.requests[0].headers.transactionid, r.transactionId);
+  // And the same receipt verifies in Python (PyJWT) against the Worker's JWKS.
+  const python = process.env.RECEIPT_PYTHON;
+  assert.ok(python, 'RECEIPT_PYTHON is not set: run the suite through `cargo xtask test`');
+  const check = spawnSync(python, [
+    path.join(ROOT, 'examples/verify_receipt.py'), r.receipt, '--jwks-url', `${proxy.url}/.well-known/jwks.json`,
+    '--audience', 'example-backend', '--subject', r.userId, '--txn', r.transactionId,
+  ], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.equal(JSON.parse(check.stdout).claims.outcome, 'match');
   await page.close();
 });
 
@@ -127,6 +171,7 @@ test('a non-match is said plainly', async () => {
   assert.match(await resultText(page), /^Tidak cocok\. .*skor 12/);
   await screenshot(page, '3-nomatch');
   assertForwarded();
+  assert.deepEqual([recorded().outcome, false], ['no_match', false]);
   await page.close();
 });
 
@@ -137,16 +182,21 @@ test('no face detected asks for another photo', async () => {
   await submitAndWait(page);
   assert.match(await resultText(page), /Wajah tidak terdeteksi/);
   assert.equal(await page.isHidden('#retry'), true, 'retrying the same photo cannot help');
+  // A definitive refusal is vouched for and recorded like a verdict.
+  assert.match(await page.textContent('#result-note'), /dicatat oleh server/);
+  const r = recorded();
+  assert.deepEqual([r.outcome, r.match], ['FACE_NOT_DETECTED', null]);
   await screenshot(page, '4-no-face');
   await page.close();
 });
 
 test('a NIK typed with spaces is normalised', async () => {
   const page = await openPage();
-  await fillForm(page, '  3273 0101 0190 1234 ');
+  await fillForm(page, `  ${NIK.slice(0, 4)} ${NIK.slice(4, 8)} ${NIK.slice(8, 12)} ${NIK.slice(12)} `);
   await submitAndWait(page);
   assert.match(await resultText(page), /^Cocok/);
   assertForwarded(NIK);
+  recorded();
   await page.close();
 });
 
@@ -244,6 +294,7 @@ test('camera permission denied falls back to a file upload', async () => {
     await submitAndWait(page);
     assert.match(await resultText(page), /^Cocok/);
     assertForwarded();
+    recorded();
     await page.close();
   } finally {
     await denied.close();
@@ -252,17 +303,34 @@ test('camera permission denied falls back to a file upload', async () => {
 
 test('an expired token is answered with a clear message and nothing is forwarded', async () => {
   const page = await openPage();
-  const expired = await mint({ nik: NIK, iatOffset: -3600, ttl: 600 });
-  await page.route('**/config.json', (route) =>
-    route.fulfill({ json: { endpoint: '', tokenUrl: '/e2e-session-token', timeoutMs: 10000 } }));
-  await page.route('**/e2e-session-token', (route) => route.fulfill({ body: expired }));
-  await page.reload();
-  await page.waitForSelector('body[data-ready="true"]');
+  const txn = 'e2e-expired-1';
+  const expired = await mint({ nik: NIK, txn, iatOffset: -3600, ttl: 600 });
+  await page.route('**/kyc/session', (route) => route.fulfill({ json: { token: expired, transactionId: txn, expiresIn: 300 } }));
   await fillForm(page);
   await submitAndWait(page);
   assert.match(await resultText(page), /Sesi verifikasi tidak sah atau sudah kedaluwarsa/);
   await screenshot(page, '7-expired-token');
   assert.equal(double.requests.length, 0);
+  assert.equal(backend.records.size, 0);
+  await page.close();
+});
+
+test('a receipt the backend cannot verify is not recorded, and the page says so', async () => {
+  const page = await openPage();
+  // Something between the page and the backend hands over another receipt.
+  await page.route('**/kyc/complete', async (route) => {
+    const body = JSON.parse(route.request().postData());
+    const [h, c, s] = body.receipt.split('.');
+    const forged = JSON.parse(Buffer.from(c, 'base64url').toString());
+    forged.outcome = 'match';
+    forged.match = true;
+    await route.continue({ postData: JSON.stringify({ ...body, receipt: `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${s}` }) });
+  });
+  double.behave('nomatch');
+  await fillForm(page);
+  await submitAndWait(page);
+  assert.match(await resultText(page), /Server menolak tanda terima/);
+  assert.equal(backend.records.size, 0);
   await page.close();
 });
 
@@ -278,6 +346,10 @@ test('an upstream timeout offers a retry that then succeeds', async () => {
   await page.click('#retry');
   await page.waitForFunction(() => /^Cocok/.test(document.getElementById('result-text').textContent));
   assert.equal(double.requests.length, 2);
+  // The retry is the same transaction, with the same token.
+  const [first, second] = double.requests.map((r) => r.headers.transactionid);
+  assert.equal(first, second);
+  assert.equal(recorded().transactionId, first);
   await page.close();
 });
 
@@ -292,6 +364,7 @@ test('a double submit sends once', async () => {
   await page.waitForSelector('#result:not([hidden])');
   await page.waitForFunction(() => !document.querySelector('form').hasAttribute('aria-busy'));
   assert.equal(double.requests.length, 1);
+  recorded();
   await page.close();
 });
 
@@ -307,6 +380,8 @@ test('the English switch translates the page, the NIK status and the verdict', a
   await page.check('#consent');
   await submitAndWait(page);
   assert.match(await resultText(page), /^No match\./);
+  assert.match(await page.textContent('#result-note'), /receipt was checked/);
+  recorded();
   await screenshot(page, '9-english');
   await page.close();
 });
@@ -330,8 +405,10 @@ test('no request from the page carries the HyperVerge credentials', () => {
   }
 });
 
-test('the demo environment as deployed: sandbox answers by NIK serial, no credentials at all', async () => {
-  // No vars: exactly wrangler.toml's [env.demo], which `wrangler deploy --env demo` deploys.
+test('the demo environment as deployed: an anonymous sandbox that says so, no credentials at all', async () => {
+  // No vars: exactly wrangler.toml's [env.demo], which `wrangler deploy --env demo` deploys. It
+  // serves the page itself, with www/config.json: no backend, so no token and no one to check
+  // the receipt.
   const sandbox = await startWrangler(() => ({}));
   try {
     for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
@@ -339,10 +416,16 @@ test('the demo environment as deployed: sandbox answers by NIK serial, no creden
       await fillForm(page, `327301010190${serial}`);
       await submitAndWait(page);
       assert.match(await resultText(page), verdict);
+      assert.match(await page.textContent('#result-note'), /Mode uji \(sandbox\): hasil simulasi, tanpa server/);
+      if (serial === '0001') await screenshot(page, '11-deployed-sandbox');
       await page.close();
     }
     assert.equal(double.requests.length, 0, 'the sandbox never calls upstream');
+    // Its receipts are signed by a key the isolate made, published in its own JWKS.
+    const jwks = await (await fetch(`${sandbox.url}/.well-known/jwks.json`)).json();
+    assert.equal(jwks.keys.length, 1);
   } finally {
     await sandbox.stop();
   }
 });
+

@@ -1,11 +1,12 @@
-// Caller authorisation: the HS256 JWT, anonymous mode, Turnstile. Refusals never reach upstream.
+// Caller authorisation: the HS256 caller token (aud, jti, txn, nik_hmac), the anonymous
+// sandbox, Turnstile, and the configurations that fail closed. Refusals never reach upstream.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  startProxy, startDouble, assertError, assertNoLeaks, mint, unsignedToken, rsaToken, sha256hex,
-  APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, TURNSTILE_SECRET,
+  startProxy, startDouble, assertError, assertNoLeaks, mint, unsignedToken, rsaToken, sha256hex, nikHmac,
+  APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, TURNSTILE_SECRET, AUDIENCE, TXN,
 } from './harness.mjs';
 
 let double, proxy;
@@ -27,12 +28,20 @@ const refused = [
   ['issued in the future', () => mint({ iatOffset: 120 }), 'token_not_yet_valid'],
   ['lifetime over 15 minutes', () => mint({ ttl: 901 }), 'token_lifetime'],
   ['wrong signature', () => mint({ secret: 'fake-some-other-secret' }), 'token_signature'],
-  ['alg none', async () => unsignedToken({ iat: now(), exp: now() + 60, nik_sha256: sha256hex(NIK) }), 'token_algorithm'],
+  ['alg none', async () => unsignedToken({ aud: AUDIENCE, jti: 'j', txn: TXN, iat: now(), exp: now() + 60, nik_hmac: nikHmac(NIK) }), 'token_algorithm'],
   ['alg HS512 with the right secret', () => mint({ alg: 'HS512' }), 'token_algorithm'],
   ['alg HS384 with the right secret', () => mint({ alg: 'HS384' }), 'token_algorithm'],
-  ['alg RS256', () => rsaToken({ nik_sha256: sha256hex(NIK) }), 'token_algorithm'],
+  ['alg RS256', () => rsaToken({ aud: AUDIENCE, jti: 'j', txn: TXN, nik_hmac: nikHmac(NIK) }), 'token_algorithm'],
   ['bound to another NIK', () => mint({ nik: OTHER_NIK }), 'token_nik_mismatch'],
   ['bound to another transactionId', () => mint({ txn: 'txn-other' }), 'token_txn_mismatch'],
+  ['no aud', () => mint({ aud: null }), 'token_audience'],
+  ['another aud', () => mint({ aud: 'some-other-service' }), 'token_audience'],
+  ['no jti', () => mint({ jti: null }), 'token_incomplete'],
+  ['no txn', () => mint({ txn: null }), 'token_incomplete'],
+  ['not bound to a NIK', () => mint({ nik: null }), 'token_nik_unbound'],
+  ['bound the 0.1 way (nik_sha256)', () => mint({ nik: null, claims: { nik_sha256: sha256hex(NIK) } }), 'token_nik_unbound'],
+  ['nik_hmac under another secret', () => mint({ nik: null, claims: { nik_hmac: nikHmac(NIK, 'fake-some-other-secret-0123456789abc') } }), 'token_nik_mismatch'],
+  ['nik_hmac as hex SHA-256', () => mint({ nik: null, claims: { nik_hmac: sha256hex(NIK) } }), 'token_nik_mismatch'],
   ['no exp', () => hs256Raw({ iat: now() }), 'token_malformed'],
   ['no iat', () => hs256Raw({ exp: now() + 60 }), 'token_malformed'],
   ['exp as a string', () => hs256Raw({ iat: now(), exp: String(now() + 60) }), 'token_malformed'],
@@ -59,7 +68,7 @@ for (const [name, make, reason] of refused) {
   test(`401 for a token: ${name}`, async () => {
     double.reset();
     const token = await make();
-    const res = await proxy.verify({ token, txn: 'txn-1' });
+    const res = await proxy.verify({ token });
     assertError(res, 401, 'UNAUTHORIZED');
     assert.match(res.headers['www-authenticate'], /^Bearer realm="dukcapil-proxy"/);
     if (reason) assert.match(res.headers['www-authenticate'], /error="invalid_token"/);
@@ -77,24 +86,84 @@ test('a Basic or empty Authorization header is refused', async () => {
   assert.equal(double.requests.length, 0);
 });
 
-test('a valid token: bound NIK (any hex case), bound txn, leeway, 15 min lifetime', async () => {
+test('a valid token: bound NIK and txn, aud in an array, no sub or iss, leeway, 15 min lifetime', async () => {
   const ok = [
-    await mint({ txn: 'txn-1' }),
-    await mint({ nik: null }), // no NIK binding: allowed, bindings apply when present
+    await mint(),
     await mint({ iatOffset: -320, ttl: 300 }), // expired 20 s ago, within leeway
     await mint({ ttl: 900 }),
-    await hs256Raw({ iat: now(), exp: now() + 60, nik_sha256: sha256hex(NIK).toUpperCase() }),
+    await mint({ sub: null, iss: null }),
+    await hs256Raw({ aud: ['another-service', AUDIENCE], jti: 'j-raw', txn: TXN, iat: now(), exp: now() + 60, nik_hmac: nikHmac(NIK) }),
   ];
   for (const token of ok) {
     double.reset();
-    const res = await proxy.verify({ token, txn: 'txn-1' });
+    const res = await proxy.verify({ token });
     assert.equal(res.status, 200, res.text);
     assert.equal(double.requests.length, 1);
   }
 });
 
-test('ALLOW_ANONYMOUS=true: no token passes with a warning, a bad token still fails', async () => {
-  const anon = await startProxy({ ALLOW_ANONYMOUS: 'true', PROXY_JWT_SECRET: null }, { double });
+test('TOKEN_AUDIENCE names the audience', async () => {
+  const p = await startProxy({ TOKEN_AUDIENCE: 'kyc-proxy.example' }, { double });
+  try {
+    assertError(await p.verify({}), 401, 'UNAUTHORIZED');
+    const res = await p.verify({ token: await mint({ aud: 'kyc-proxy.example' }) });
+    assert.equal(res.status, 200, res.text);
+  } finally {
+    await p.dispose();
+  }
+});
+
+test('REQUIRE_NIK_BINDING=false lets unbound tokens through, with a warning on every line', async () => {
+  const p = await startProxy({ REQUIRE_NIK_BINDING: 'false' }, { double });
+  try {
+    const res = await p.verify({ token: await mint({ nik: null }) });
+    assert.equal(res.status, 200, res.text);
+    const log = await p.logFor(res.headers['x-request-id']);
+    assert.ok(log.warnings.includes('nik_binding_off'));
+    assert.equal(log.level, 'warn');
+    // A binding that is there is still checked.
+    assertError(await p.verify({ token: await mint({ nik: OTHER_NIK }) }), 401, 'UNAUTHORIZED');
+  } finally {
+    await p.dispose();
+  }
+});
+
+test('configurations that fail closed: short secret, anonymous outside the sandbox, a sandbox with live keys', async () => {
+  const cases = [
+    [{ PROXY_JWT_SECRET: 'x'.repeat(31) }, 'jwt_secret_short'],
+    [{ ALLOW_ANONYMOUS: 'true' }, 'anonymous_outside_sandbox'],
+    [{ SANDBOX: 'true' }, 'sandbox_with_live_credentials'],
+    [{ SANDBOX: 'true', HV_APP_ID: null }, 'sandbox_with_live_credentials'],
+    [{ RECEIPT_SIGNING_KEY: null }, 'receipt_key_missing'],
+    [{ RECEIPT_SIGNING_KEY: '{"kty":"EC","crv":"P-256"}' }, 'receipt_key_invalid'],
+  ];
+  for (const [vars, reason] of cases) {
+    double.reset();
+    const p = await startProxy(vars, { double });
+    try {
+      const res = await p.verify({ token: null });
+      assertError(res, 500, 'PROXY_MISCONFIGURED');
+      assert.equal((await p.logFor(res.headers['x-request-id'])).reason, reason);
+      assert.equal((await p.fetch('/healthz')).json.ready, false);
+      assert.equal(double.requests.length, 0);
+    } finally {
+      await p.dispose();
+    }
+  }
+  // Exactly 32 bytes is enough.
+  const p = await startProxy({ PROXY_JWT_SECRET: JWT_SECRET.slice(0, 32) }, { double });
+  try {
+    assert.equal((await p.verify({ token: await mint({ secret: JWT_SECRET.slice(0, 32) }) })).status, 200);
+  } finally {
+    await p.dispose();
+  }
+});
+
+/** An anonymous sandbox, as the deployed demo is. */
+const ANONYMOUS_SANDBOX = { SANDBOX: 'true', ALLOW_ANONYMOUS: 'true', HV_APP_ID: null, HV_APP_KEY: null };
+
+test('ALLOW_ANONYMOUS=true in the sandbox: no token passes with a warning, a bad token still fails', async () => {
+  const anon = await startProxy({ ...ANONYMOUS_SANDBOX, PROXY_JWT_SECRET: null }, { double });
   try {
     double.reset();
     let res = await anon.verify({ token: null });
@@ -108,7 +177,7 @@ test('ALLOW_ANONYMOUS=true: no token passes with a warning, a bad token still fa
   } finally {
     await anon.dispose();
   }
-  const both = await startProxy({ ALLOW_ANONYMOUS: 'true' }, { double });
+  const both = await startProxy(ANONYMOUS_SANDBOX, { double });
   try {
     assertError(await both.verify({ token: await mint({ nik: OTHER_NIK }) }), 401, 'UNAUTHORIZED');
     assert.equal((await both.verify({ token: null })).status, 200);
@@ -119,7 +188,7 @@ test('ALLOW_ANONYMOUS=true: no token passes with a warning, a bad token still fa
 
 test('anonymous needs exactly "true"; with no JWT secret either, the proxy fails closed', async () => {
   for (const flag of ['TRUE', '1', 'yes', null]) {
-    const p = await startProxy({ ALLOW_ANONYMOUS: flag, PROXY_JWT_SECRET: null }, { double });
+    const p = await startProxy({ ...ANONYMOUS_SANDBOX, ALLOW_ANONYMOUS: flag, PROXY_JWT_SECRET: null }, { double });
     try {
       double.reset();
       assertError(await p.verify({ token: null }), 500, 'PROXY_MISCONFIGURED');
@@ -134,13 +203,14 @@ test('anonymous needs exactly "true"; with no JWT secret either, the proxy fails
 test('Turnstile: verified server-side when TURNSTILE_SECRET is set', async () => {
   const seen = [];
   let verdict = true;
+  let hostname = 'kyc.example.co.id';
   const siteverify = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ path: req.url, type: req.headers['content-type'], form: Object.fromEntries(new URLSearchParams(body)) });
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ success: verdict, 'error-codes': verdict ? [] : ['invalid-input-response'] }));
+      res.end(JSON.stringify({ success: verdict, 'error-codes': verdict ? [] : ['invalid-input-response'], hostname, action: 'kyc' }));
     });
   });
   await new Promise((r) => siteverify.listen(0, '127.0.0.1', r));
@@ -169,6 +239,21 @@ test('Turnstile: verified server-side when TURNSTILE_SECRET is set', async () =>
     const before = seen.length;
     assertError(await p.verify({ nik: '123', headers: { 'cf-turnstile-response': 'XXXX' } }), 400, 'NIK_LENGTH');
     assert.equal(seen.length, before);
+    // A token solved on another site's page.
+    hostname = 'evil.example';
+    let refused = await p.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token' } });
+    assertError(refused, 401, 'UNAUTHORIZED');
+    assert.equal((await p.logFor(refused.headers['x-request-id'])).reason, 'turnstile_hostname');
+    hostname = 'kyc.example.co.id';
+    // TURNSTILE_ACTION: solved for another action.
+    const withAction = await startProxy({ TURNSTILE_SECRET, TURNSTILE_VERIFY_URL: url, TURNSTILE_ACTION: 'login' }, { double });
+    try {
+      refused = await withAction.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token' } });
+      assertError(refused, 401, 'UNAUTHORIZED');
+      assert.equal((await withAction.logFor(refused.headers['x-request-id'])).reason, 'turnstile_action');
+    } finally {
+      await withAction.dispose();
+    }
   } finally {
     await p.dispose();
     await new Promise((r) => siteverify.close(r));

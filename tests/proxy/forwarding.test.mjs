@@ -54,14 +54,15 @@ test('a match in each documented shape is normalised', async () => {
   }
 });
 
-test('without a transactionId the proxy generates a UUID v4 and sends it upstream', async () => {
+test('without a transactionId a token (bound to its own) is refused; the proxy answers with a UUID v4', async () => {
   double.reset();
-  const res = await proxy.verify({});
-  assert.equal(res.status, 200);
+  const res = await proxy.verify({ txn: null });
+  assertError(res, 401, 'UNAUTHORIZED');
+  assert.equal((await proxy.logFor(res.headers['x-request-id'])).reason, 'token_txn_mismatch');
   const txn = res.headers.transactionid;
   assert.match(txn, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.equal(res.json.metaData.transactionId, txn);
-  assert.equal(double.requests[0].headers.transactionid, txn);
+  assert.equal(double.requests.length, 0);
 });
 
 test('separators and a data: URL are normalised before forwarding', async () => {

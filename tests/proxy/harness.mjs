@@ -1,10 +1,11 @@
 // Shared test harness: the built Worker under Miniflare (the real workerd runtime), the
-// HyperVerge double, fixtures, token minting with jose, and a transcript of every answer and
-// log line so each suite can prove no secret, full NIK or image data ever leaks.
+// HyperVerge double, fixtures, token minting with jose, a receipt signing key, and a transcript
+// of every answer and log line so each suite can prove no secret, full NIK or image data ever
+// leaks (receipts decoded and scanned too).
 
 import { Miniflare } from 'miniflare';
-import { SignJWT, generateKeyPair } from 'jose';
-import { createHash } from 'node:crypto';
+import { SignJWT, generateKeyPair, exportJWK, decodeJwt, decodeProtectedHeader } from 'jose';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,23 @@ export const APP_ID = 'fake-app-id-7f3a';
 export const APP_KEY = 'fake-app-key-SECRET-9c2e71';
 export const JWT_SECRET = 'fake-jwt-secret-SECRET-41d0aa-5e6f7a8b';
 export const TURNSTILE_SECRET = 'fake-turnstile-SECRET-0b77';
+/** The `aud` of caller tokens, and the receipts' `iss` (the proxy's default). */
+export const AUDIENCE = 'dukcapil-facematch';
+/** The caller tokens' `iss`: the backend, and so the receipts' `aud`. */
+export const BACKEND = 'harness-backend';
+/** The transactionId of a request and its token unless a test says otherwise. */
+export const TXN = 'txn-harness-1';
+
+/** A fresh P-256 receipt signing key (private JWK, JSON) for this process. */
+export async function receiptKey() {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const { kty, crv, x, y, d } = await exportJWK(privateKey);
+  const jwk = JSON.stringify({ kty, crv, x, y, d });
+  receiptPrivates.add(d);
+  return jwk;
+}
+const receiptPrivates = new Set();
+export const RECEIPT_KEY = await receiptKey();
 
 /** A valid NIK with the given 4-digit serial (Kota Bandung, born 1990-01-01). */
 export const nikWithSerial = (serial) => `327301010190${serial}`;
@@ -37,6 +55,9 @@ export const GIF_B64 = Buffer.from('GIF89a........').toString('base64');
 export { jpegBytes };
 
 export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
+/** `nik_hmac`, as the README tells a backend to compute it. */
+export const nikHmac = (nik, secret = JWT_SECRET) =>
+  createHmac('sha256', secret).update(`dukcapil-facematch:nik:${nik}`).digest('base64url');
 
 // ---- transcript for the leak scan -------------------------------------------------------
 const transcript = [];
@@ -52,14 +73,23 @@ export function noteImage(b64) {
   usedImages.add(b64);
 }
 
-/** Mints an HS256 caller token (or another alg for the negative cases). */
-export async function mint({ nik = NIK, txn, ttl = 300, iatOffset = 0, sub = 'customer-42', alg = 'HS256', secret = JWT_SECRET, key, claims = {} } = {}) {
+/**
+ * Mints a caller token as a backend does: HS256 with `iss`, `sub`, `aud`, `jti`, `txn` and
+ * `nik_hmac` (or another alg, or without some claim, for the negative cases: pass null).
+ */
+export async function mint({
+  nik = NIK, txn = TXN, ttl = 300, iatOffset = 0, sub = 'customer-42', iss = BACKEND, aud = AUDIENCE,
+  jti = randomUUID(), alg = 'HS256', secret = JWT_SECRET, key, claims = {},
+} = {}) {
   const now = Math.floor(Date.now() / 1000) + iatOffset;
   const payload = { ...claims };
-  if (nik) payload.nik_sha256 = sha256hex(nik);
+  if (nik) payload.nik_hmac = nikHmac(nik, secret);
   if (txn) payload.txn = txn;
+  if (jti) payload.jti = jti;
   let jwt = new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt(now).setExpirationTime(now + ttl);
   if (sub) jwt = jwt.setSubject(sub);
+  if (iss) jwt = jwt.setIssuer(iss);
+  if (aud) jwt = jwt.setAudience(aud);
   const token = await jwt.sign(key ?? new TextEncoder().encode(secret));
   usedTokens.add(token);
   return token;
@@ -81,7 +111,11 @@ export async function rsaToken(claims) {
 }
 
 // ---- the Worker ------------------------------------------------------------------------
-const LIMITS = { IP_RATE_LIMITER: { simple: { limit: 1000, period: 60 } }, SUBJECT_RATE_LIMITER: { simple: { limit: 1000, period: 60 } } };
+export const LIMITS = {
+  IP_RATE_LIMITER: { simple: { limit: 1000, period: 60 } },
+  SUBJECT_RATE_LIMITER: { simple: { limit: 1000, period: 60 } },
+  NIK_RATE_LIMITER: { simple: { limit: 1000, period: 60 } },
+};
 
 /**
  * Starts the proxy with `vars` (strings) layered over a live configuration pointing at
@@ -93,6 +127,7 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS } = {}
     HV_APP_ID: APP_ID,
     HV_APP_KEY: APP_KEY,
     PROXY_JWT_SECRET: JWT_SECRET,
+    RECEIPT_SIGNING_KEY: RECEIPT_KEY,
     ALLOWED_ORIGINS: 'https://kyc.example.co.id,http://localhost:8787',
     UPSTREAM_TIMEOUT_MS: '1500',
   };
@@ -123,12 +158,15 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS } = {}
       const res = await mf.dispatchFetch(new URL(p, 'https://proxy.test').href, { ...init, headers });
       return record(res);
     },
-    /** POSTs a verification request with a fresh valid token unless `token` is given. */
-    async verify({ nik = NIK, image = JPEG_B64, body, token, txn, headers = {}, contentType = 'application/json', tokenNik } = {}) {
+    /**
+     * POSTs a verification request for `txn` (default TXN; null: no transactionId header) with
+     * a fresh valid token for it unless `token` is given (null: none).
+     */
+    async verify({ nik = NIK, image = JPEG_B64, body, token, txn = TXN, headers = {}, contentType = 'application/json', tokenNik } = {}) {
       // contentType null: no header at all (a byte body, so fetch adds none either).
       const h = contentType === null ? { ...headers } : { 'content-type': contentType, ...headers };
-      if (txn !== undefined) h.transactionId = txn;
-      if (token === undefined) token = await mint({ nik: tokenNik ?? (typeof nik === 'string' ? nik : NIK) });
+      if (txn !== null) h.transactionId = txn;
+      if (token === undefined) token = await mint({ nik: tokenNik ?? (typeof nik === 'string' ? nik : NIK), txn: txn ?? TXN });
       if (token !== null) h.authorization = `Bearer ${token}`;
       let payload = body ?? JSON.stringify({ id: nik, image });
       if (contentType === null && typeof payload === 'string') payload = Buffer.from(payload);
@@ -222,15 +260,31 @@ export async function multipart(fields) {
   return { contentType: r.headers.get('content-type'), body: Buffer.from(await r.arrayBuffer()) };
 }
 
-/** Scans every answer and log line of this process for secrets, full NIKs and image data. */
+/** Every receipt in the answers so far, as [header JSON, claims JSON]. */
+export function receiptsSeen() {
+  const out = [];
+  for (const t of transcript) {
+    for (const m of t.text.matchAll(/"receipt":"([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"/g)) {
+      out.push([JSON.stringify(decodeProtectedHeader(m[1])), JSON.stringify(decodeJwt(m[1]))]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Scans every answer and log line of this process, and every receipt's header and claims
+ * decoded, for secrets (the receipt signing keys' private parts included), full NIKs and image
+ * data.
+ */
 export function assertNoLeaks() {
   assert.ok(transcript.length > 0 && allLogs.length > 0, 'nothing was recorded');
-  const haystacks = [...transcript.map((t) => JSON.stringify(t)), ...allLogs];
+  const haystacks = [...transcript.map((t) => JSON.stringify(t)), ...allLogs, ...receiptsSeen().flat()];
   const needles = [
     ['appId', APP_ID],
     ['appKey', APP_KEY],
     ['PROXY_JWT_SECRET', JWT_SECRET],
     ['TURNSTILE_SECRET', TURNSTILE_SECRET],
+    ...[...receiptPrivates].map((d) => ['a receipt signing key', d]),
     ...[...usedNiks].map((n) => ['full NIK', n]),
     ...[...usedImages].filter((b) => b.length >= 40).map((b) => ['image data', b.slice(8, 48)]),
   ];

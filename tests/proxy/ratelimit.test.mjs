@@ -1,15 +1,16 @@
-// Rate limiting through the Workers binding, by client IP and by token subject.
+// Rate limiting through the Workers bindings: by client IP, by token subject, and by NIK.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startProxy, startDouble, assertError, assertNoLeaks, mint, APP_ID, APP_KEY } from './harness.mjs';
+import { startProxy, startDouble, assertError, assertNoLeaks, mint, nikWithSerial, noteNik, APP_ID, APP_KEY, LIMITS } from './harness.mjs';
 
 const double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
 after(() => double.close());
 
-const limits = (ip, subject) => ({
+const limits = (ip, subject, nik = 1000) => ({
   IP_RATE_LIMITER: { simple: { limit: ip, period: 60 } },
   SUBJECT_RATE_LIMITER: { simple: { limit: subject, period: 60 } },
+  NIK_RATE_LIMITER: { simple: { limit: nik, period: 60 } },
 });
 
 test('per client IP, for callers without a valid token: over the limit → 429 with Retry-After', async () => {
@@ -37,15 +38,36 @@ test('per client IP, for callers without a valid token: over the limit → 429 w
   }
 });
 
-test('anonymous calls spend the IP budget', async () => {
-  const p = await startProxy({ ALLOW_ANONYMOUS: 'true', PROXY_JWT_SECRET: null }, { double, ratelimits: limits(2, 1000) });
+test('anonymous calls (the sandbox only) spend the IP budget', async () => {
+  const sandbox = { SANDBOX: 'true', ALLOW_ANONYMOUS: 'true', HV_APP_ID: null, HV_APP_KEY: null, PROXY_JWT_SECRET: null };
+  const p = await startProxy(sandbox, { double, ratelimits: limits(2, 1000) });
   try {
-    double.reset();
     const ip = { 'cf-connecting-ip': '192.0.2.30' };
     assert.equal((await p.verify({ token: null, headers: ip })).status, 200);
     assert.equal((await p.verify({ token: null, headers: ip })).status, 200);
     assertError(await p.verify({ token: null, headers: ip }), 429, 'RATE_LIMITED');
+  } finally {
+    await p.dispose();
+  }
+});
+
+test('per NIK, whoever asks: one face is not probed more often than the budget', async () => {
+  const p = await startProxy({}, { double, ratelimits: limits(1000, 1000, 2) });
+  try {
+    double.reset();
+    const nik = nikWithSerial('7777');
+    noteNik(nik);
+    const as = async (sub, n) => p.verify({ nik: n, token: await mint({ sub, nik: n }), headers: { 'cf-connecting-ip': `192.0.2.${40 + sub.length}` } });
+    assert.equal((await as('alice', nik)).status, 200);
+    assert.equal((await as('bob', nik)).status, 200);
+    const res = await as('carol', nik);
+    assertError(res, 429, 'RATE_LIMITED');
+    assert.equal(res.headers['retry-after'], '60');
+    const log = await p.logFor(res.headers['x-request-id']);
+    assert.equal(log.reason, 'rate_limited_nik');
+    // Spent after the body checks, and before anything upstream.
     assert.equal(double.requests.length, 2);
+    assert.equal((await as('carol', nikWithSerial('7778'))).status, 200);
   } finally {
     await p.dispose();
   }
@@ -68,15 +90,17 @@ test('per token subject, across IPs', async () => {
   }
 });
 
-test('missing bindings do not crash: unlimited, with one warning per isolate', async () => {
-  const p = await startProxy({}, { double, ratelimits: {} });
+test('missing bindings do not crash: unlimited, with one warning per isolate and binding', async () => {
+  const { SUBJECT_RATE_LIMITER } = LIMITS;
+  const p = await startProxy({}, { double, ratelimits: { SUBJECT_RATE_LIMITER } });
   try {
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await p.verify({}));
     assert.deepEqual(answers.map((r) => r.status), [200, 200, 200]);
     const logs = await Promise.all(answers.map((r) => p.logFor(r.headers['x-request-id'])));
-    const warned = logs.filter((l) => (l.warnings ?? []).includes('rate_limiter_missing'));
-    assert.equal(warned.length, 1);
+    const warnings = logs.map((l) => (l.warnings ?? []).filter((w) => w === 'rate_limiter_missing').length);
+    // The NIK limiter is missing (the IP one is never asked for a token holder).
+    assert.deepEqual(warnings, [1, 0, 0]);
   } finally {
     await p.dispose();
   }

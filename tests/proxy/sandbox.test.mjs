@@ -84,13 +84,14 @@ test('SANDBOX must be exactly "true"', async () => {
   }
 });
 
-test('SANDBOX=true with live secrets set logs a warning and still simulates', async () => {
+test('SANDBOX=true with live secrets set fails closed: a sandbox must never look like production', async () => {
   const p = await startProxy({ SANDBOX: 'true' }, { double });
   try {
     const res = await p.verify({});
-    assert.equal(res.json.sandbox, true);
+    assertError(res, 500, 'PROXY_MISCONFIGURED');
     const log = await p.logFor(res.headers['x-request-id']);
-    assert.ok(log.warnings.includes('sandbox_with_live_credentials'));
+    assert.equal(log.reason, 'sandbox_with_live_credentials');
+    assert.equal((await p.fetch('/healthz')).json.ready, false);
     assert.equal(double.requests.length, 0);
   } finally {
     await p.dispose();

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startProxy, startDouble, assertError, multipart, assertNoLeaks, rawRequest, mint, noteNik,
-  APP_ID, APP_KEY, NIK, JPEG_B64, GIF_B64, jpegBytes,
+  APP_ID, APP_KEY, NIK, JPEG_B64, GIF_B64, jpegBytes, TXN,
 } from './harness.mjs';
 
 let double, proxy;
@@ -113,7 +113,7 @@ test('a multipart body is held to the same rules', async () => {
 
 test('lying or missing content-length cannot get past the caps', async () => {
   const token = await mint();
-  const head = (extra) => `POST /v1/dukcapilWithFacematch HTTP/1.1\r\nHost: proxy.test\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\ncf-connecting-ip: 198.51.100.77\r\n${extra}\r\n`;
+  const head = (extra) => `POST /v1/dukcapilWithFacematch HTTP/1.1\r\nHost: proxy.test\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\ntransactionId: ${TXN}\r\ncf-connecting-ip: 198.51.100.77\r\n${extra}\r\n`;
   // Declares 50 MB, sends a few bytes: refused from the header alone.
   let res = await rawRequest(proxy.url, head('Content-Length: 50000000\r\n'), ['{"id":'], { endAfterMs: 2000 });
   assert.equal(res.status, 413);

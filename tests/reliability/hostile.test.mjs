@@ -11,14 +11,17 @@ import { createHmac } from 'node:crypto';
 import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
 import {
   startProxy, startDouble, assertError, multipart, rawRequest, mint, noteNik, noteImage,
-  noteToken, recordAnswer, rawUpload, assertNoLeaksStrict, sha256hex, jpegBytes,
-  APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, JPEG_B64,
+  noteToken, recordAnswer, rawUpload, assertNoLeaksStrict, sha256hex, nikHmac, jpegBytes,
+  APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, JPEG_B64, AUDIENCE, TXN,
 } from './lib.mjs';
 
-let double, proxy, rsaPublicPem;
+let double, proxy, rsaPublicPem, receipt;
 before(async () => {
   double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
   proxy = await startProxy({}, { double });
+  // A real receipt, to try as a token.
+  receipt = (await proxy.verify({})).json.receipt;
+  double.reset();
   const { publicKey } = await generateKeyPair('RS256', { extractable: true });
   rsaPublicPem = await exportSPKI(publicKey);
 });
@@ -39,7 +42,15 @@ function forge(header, claims, secret = JWT_SECRET, signature) {
   const sig = signature ?? createHmac('sha256', secret).update(input).digest('base64url');
   return noteToken(`${input}.${sig}`);
 }
-const goodClaims = (extra = {}) => ({ sub: 'customer-42', iat: now(), exp: now() + 300, nik_sha256: sha256hex(NIK), ...extra });
+const goodClaims = (extra = {}) => ({
+  sub: 'customer-42', aud: AUDIENCE, jti: `jti-${Math.random()}`, txn: TXN, iat: now(), exp: now() + 300, nik_hmac: nikHmac(NIK), ...extra,
+});
+/** The good claims without `name`. */
+const without = (name) => {
+  const c = goodClaims();
+  delete c[name];
+  return c;
+};
 
 // Files that are not images, or only pretend to be.
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="9" height="9"/></svg>';
@@ -63,13 +74,16 @@ for (const f of [ZIP, EXE, ELF, WEBP, HEIC, GIFAR, ZIP_THEN_JPEG, HTML_THEN_JPEG
 const TEN_MB = 10 * 1024 * 1024;
 const DEEP = 100_000;
 
-// Raw HTTP/1.1 to the proxy's loopback listener, for what fetch() refuses to send.
-async function raw(lines, bodyChunks = [], opts) {
-  const token = await mint();
+// Raw HTTP/1.1 to the proxy's loopback listener, for what fetch() refuses to send. The token
+// is for `txn`, and the transactionId header is TXN unless `lines` carry their own.
+async function raw(lines, bodyChunks = [], opts, txn = TXN) {
+  const token = await mint({ txn });
+  const ownTxn = lines.some((l) => /^transactionId:/i.test(l));
   const head = [
     lines[0],
     'Host: proxy.test',
     `Authorization: Bearer ${token}`,
+    ...(ownTxn ? [] : [`transactionId: ${TXN}`]),
     'cf-connecting-ip: 198.51.100.200',
     ...lines.slice(1),
     '',
@@ -79,9 +93,11 @@ async function raw(lines, bodyChunks = [], opts) {
   recordAnswer(res.status, {}, res.raw ?? '');
   return res;
 }
-const rawPost = (extra, payload) => raw(
+const rawPost = (extra, payload, txn) => raw(
   ['POST /v1/dukcapilWithFacematch HTTP/1.1', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(payload)}`, ...extra],
   [payload],
+  undefined,
+  txn,
 );
 
 /** A chunked upload of `total` bytes with no content-length. */
@@ -99,7 +115,7 @@ const f = (path, init = {}) => async () => {
   return proxy.fetch(path, {
     method: 'POST',
     ...init,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, transactionId: TXN, ...(init.headers ?? {}) },
     body: init.method === 'GET' || init.method === 'HEAD' ? undefined : ('body' in init ? init.body : body(NIK)),
   });
 };
@@ -142,7 +158,7 @@ const cases = [
   ['image as an object', v({ body: json({ id: NIK, image: { data: JPEG_B64 } }) }), 400, 'REQUEST_INVALID'],
   // ---- body size and framing ----------------------------------------------------------
   ['10 MB body with its content-length', v({ body: json({ id: NIK, image: 'A'.repeat(TEN_MB) }) }), 413, 'PAYLOAD_TOO_LARGE'],
-  ['10 MB chunked body, no content-length', async () => rawUpload(proxy.url, `POST /v1/dukcapilWithFacematch HTTP/1.1\r\nHost: proxy.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer ${await mint()}\r\n\r\n`, chunked(TEN_MB), { paceMs: 2 }), 413, 'PAYLOAD_TOO_LARGE'],
+  ['10 MB chunked body, no content-length', async () => rawUpload(proxy.url, `POST /v1/dukcapilWithFacematch HTTP/1.1\r\nHost: proxy.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer ${await mint()}\r\ntransactionId: ${TXN}\r\n\r\n`, chunked(TEN_MB), { paceMs: 2 }), 413, 'PAYLOAD_TOO_LARGE'],
   ['10 MB multipart body', mp([['id', NIK], ['image', new Blob([jpegBytes(TEN_MB)])]]), 413, 'PAYLOAD_TOO_LARGE'],
   ['content-length beyond 2^64', () => raw(['POST /v1/dukcapilWithFacematch HTTP/1.1', 'Content-Type: application/json', 'Content-Length: 99999999999999999999'], ['{}'], { endAfterMs: 1500 }), 400, 'REQUEST_INVALID'],
   ['empty body, content-length 0', v({ body: '' }), 400, 'REQUEST_INVALID'],
@@ -228,11 +244,26 @@ const cases = [
   ['token living ten years', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ exp: now() + 315_360_000 })) }), 401, 'UNAUTHORIZED'],
   ['token with exp 1e400', async () => proxy.verify({ token: forge({ alg: 'HS256' }, '{"iat":1,"exp":1e400}') }), 401, 'UNAUTHORIZED'],
   ['token bound to another NIK', async () => proxy.verify({ token: await mint({ nik: OTHER_NIK }) }), 401, 'UNAUTHORIZED'],
-  ['token bound to an empty NIK hash', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ nik_sha256: '' })) }), 401, 'UNAUTHORIZED'],
+  ['token bound to an empty nik_hmac', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ nik_hmac: '' })) }), 401, 'UNAUTHORIZED'],
+  ['token bound by nik_hmac under another secret', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ nik_hmac: nikHmac(NIK, 'attacker-secret-0123456789abcdef0123') })) }), 401, 'UNAUTHORIZED'],
+  ['token bound by the hex SHA-256 of the NIK', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ nik_hmac: sha256hex(NIK) })) }), 401, 'UNAUTHORIZED'],
+  ['token bound the 0.1 way (nik_sha256, no nik_hmac)', async () => proxy.verify({ token: forge({ alg: 'HS256' }, { ...without('nik_hmac'), nik_sha256: sha256hex(NIK) }) }), 401, 'UNAUTHORIZED'],
+  ['token bound to no NIK at all', async () => proxy.verify({ token: forge({ alg: 'HS256' }, without('nik_hmac')) }), 401, 'UNAUTHORIZED'],
+  ['token without aud', async () => proxy.verify({ token: forge({ alg: 'HS256' }, without('aud')) }), 401, 'UNAUTHORIZED'],
+  ['token for another audience', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ aud: 'another-service' })) }), 401, 'UNAUTHORIZED'],
+  ['token aud as an array without ours', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ aud: ['a', 'b'] })) }), 401, 'UNAUTHORIZED'],
+  ['token aud with a trailing space', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ aud: `${AUDIENCE} ` })) }), 401, 'UNAUTHORIZED'],
+  ['token without jti', async () => proxy.verify({ token: forge({ alg: 'HS256' }, without('jti')) }), 401, 'UNAUTHORIZED'],
+  ['token with a numeric jti', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ jti: 42 })) }), 401, 'UNAUTHORIZED'],
+  ['token without txn', async () => proxy.verify({ token: forge({ alg: 'HS256' }, without('txn')) }), 401, 'UNAUTHORIZED'],
+  ['token with an empty txn, no transactionId header', async () => proxy.verify({ txn: null, token: forge({ alg: 'HS256' }, goodClaims({ txn: '' })) }), 401, 'UNAUTHORIZED'],
+  ['token with a numeric txn', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ txn: 1 })) }), 401, 'UNAUTHORIZED'],
+  ['a server token (scope, no txn) as a caller token', async () => proxy.verify({ token: forge({ alg: 'HS256' }, { ...without('txn'), scope: 'transactions:read' }) }), 401, 'UNAUTHORIZED'],
+  ['a receipt replayed as a caller token', async () => proxy.verify({ token: noteToken(receipt) }), 401, 'UNAUTHORIZED'],
   ['token bound to another transactionId', async () => proxy.verify({ txn: 'txn-mine', token: await mint({ txn: 'txn-theirs' }) }), 401, 'UNAUTHORIZED'],
   ['token claims swapped under a valid signature', async () => {
     const [h, , s] = (await mint()).split('.');
-    return proxy.verify({ token: noteToken(`${h}.${b64url(goodClaims({ nik_sha256: sha256hex(OTHER_NIK) }))}.${s}`) });
+    return proxy.verify({ token: noteToken(`${h}.${b64url(goodClaims({ nik_hmac: nikHmac(OTHER_NIK) }))}.${s}`) });
   }, 401, 'UNAUTHORIZED'],
   ['token with its signature in standard base64', async () => {
     const t = await mint();
@@ -261,6 +292,11 @@ const cases = [
   ['the upstream path prefix', f('/v1/dukcapilWithFacematch/v1/dukcapilWithFacematch'), 404, 'NOT_FOUND'],
   ['a path of 8 KB', f(`/${'a'.repeat(8192)}`), 404, 'NOT_FOUND'],
   ['/.env', f('/.env', { method: 'GET' }), 404, 'NOT_FOUND'],
+  ['POST on the JWKS', f('/.well-known/jwks.json'), 405, 'METHOD_NOT_ALLOWED'],
+  ['PUT on the JWKS', f('/.well-known/jwks.json', { method: 'PUT' }), 405, 'METHOD_NOT_ALLOWED'],
+  ['the JWKS path in upper case', f('/.well-known/JWKS.json', { method: 'GET' }), 404, 'NOT_FOUND'],
+  ['the JWKS path with a trailing slash', f('/.well-known/jwks.json/', { method: 'GET' }), 404, 'NOT_FOUND'],
+  ['a private key path next to the JWKS', f('/.well-known/jwks-private.json', { method: 'GET' }), 404, 'NOT_FOUND'],
 ];
 
 test(`hostile inputs: ${cases.length} cases, each refused with its code and no upstream call`, async (t) => {
@@ -328,7 +364,7 @@ test('a 200 KB header is refused by the runtime: 431, no upstream call', async (
 test('a CR or LF in a transactionId cannot split the answer', async () => {
   for (const sep of ['\r', '\n']) {
     double.reset();
-    const res = await rawPost([`transactionId: abc${sep}Set-Cookie: pwned=1`], body(NIK));
+    const res = await rawPost([`transactionId: abc${sep}Set-Cookie: pwned=1`], body(NIK), 'abc');
     const head = res.raw.slice(0, res.raw.indexOf('\r\n\r\n'));
     assert.doesNotMatch(head, /set-cookie|pwned/i);
     assert.match(head, /\r\ntransactionId: abc\r\n/);

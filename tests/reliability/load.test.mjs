@@ -36,6 +36,7 @@ const INJECT_EVERY = 20;
 const BENCH_LIMITS = {
   IP_RATE_LIMITER: { simple: { limit: 10_000_000, period: 60 } },
   SUBJECT_RATE_LIMITER: { simple: { limit: 10_000_000, period: 60 } },
+  NIK_RATE_LIMITER: { simple: { limit: 10_000_000, period: 60 } },
 };
 
 let double, proxy;

@@ -13,20 +13,31 @@ const json = (res, status, body, headers = {}) => {
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 };
 const meta = { requestId: 'req-1', transactionId: 'tx-1' };
-const proxyError = (status, code, retryable = false) => ({
+// The client checks that a receipt is there, never what it says: that is the backend's job.
+const RECEIPT = 'eyJhbGciOiJFUzI1NiJ9.eyJvdXRjb21lIjoibWF0Y2gifQ.c2ln';
+const proxyError = (status, code, retryable = false, extra = {}) => ({
   status: 'failure', statusCode: status, message: `error ${code}`,
-  error: { code, retryable }, metaData: meta,
+  error: { code, retryable }, metaData: meta, ...extra,
+});
+const verdict = (match, score, message, extra = {}) => ({
+  status: 'success', statusCode: 200,
+  result: { message, details: { match, score } }, metaData: meta, receipt: RECEIPT, ...extra,
 });
 // Answers by the first path segment: /<scenario>/v1/dukcapilWithFacematch.
 const scenarios = {
-  ok: (res) => json(res, 200, {
-    status: 'success', statusCode: 200,
-    result: { message: 'Face matched', details: { match: true, score: 87.5 } }, metaData: meta,
-  }),
-  nomatch: (res) => json(res, 200, {
-    status: 'success', statusCode: 200,
-    result: { message: null, details: { match: false, score: 12 } }, metaData: meta,
-  }),
+  ok: (res) => json(res, 200, verdict(true, 87.5, 'Face matched')),
+  nomatch: (res) => json(res, 200, verdict(false, 12, null)),
+  sandbox: (res) => json(res, 200, verdict(true, 87.5, 'Face matched', { sandbox: true })),
+  sandboxnoface: (res) => json(res, 422, proxyError(422, 'FACE_NOT_DETECTED', false, { sandbox: true, receipt: RECEIPT })),
+  unsigned: (res) => json(res, 200, verdict(true, 87.5, 'Face matched', { receipt: undefined })),
+  othertxn: (res) => json(res, 200, verdict(true, 87.5, null, { metaData: { requestId: 'req-1', transactionId: 'tx-someone-else' } })),
+  huge: (res) => json(res, 200, verdict(true, 87.5, 'x'.repeat(70 * 1024))),
+  hugechunked: (res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(JSON.stringify(verdict(true, 87.5, null)).slice(0, -1));
+    res.end(`,"padding":"${'x'.repeat(70 * 1024)}"}`);
+  },
+  redirect: (res) => { res.writeHead(307, { location: '/ok/v1/dukcapilWithFacematch' }); res.end(); },
   // The vendor's looser form is not the proxy's envelope: the client reads only the exact one.
   loose: (res) => json(res, 200, {
     status: 'success', statusCode: '200',
@@ -37,8 +48,8 @@ const scenarios = {
   ratelimited: (res) => json(res, 429, proxyError(429, 'RATE_LIMITED', true), { 'retry-after': '10' }),
   ratelimitednocode: (res) => json(res, 429, { message: 'slow down' }),
   badrequest: (res) => json(res, 400, { message: 'what?' }),
-  niksubmitted: (res) => json(res, 422, proxyError(422, 'NIK_INVALID')),
-  noface: (res) => json(res, 422, proxyError(422, 'FACE_NOT_DETECTED')),
+  niksubmitted: (res) => json(res, 422, proxyError(422, 'NIK_INVALID', false, { receipt: RECEIPT })),
+  noface: (res) => json(res, 422, proxyError(422, 'FACE_NOT_DETECTED', false, { receipt: RECEIPT })),
   multiface: (res) => json(res, 422, proxyError(422, 'MULTIPLE_FACES')),
   toolarge: (res) => json(res, 413, proxyError(413, 'PAYLOAD_TOO_LARGE')),
   origin: (res) => json(res, 403, proxyError(403, 'ORIGIN_NOT_ALLOWED')),
@@ -93,6 +104,7 @@ async function verify(scenario, request = {}, client = {}) {
       token: client.tokenFn === 'throw' ? () => { throw new Error('no session'); }
         : client.tokenFn ? async () => client.tokenFn : client.token,
       timeoutMs: client.timeoutMs,
+      allowSandbox: client.allowSandbox,
     });
     const ctrl = new AbortController();
     if (request.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), request.abortAfterMs);
@@ -109,7 +121,7 @@ async function verify(scenario, request = {}, client = {}) {
         isError: e instanceof Error, isFaceMatchError: e instanceof FaceMatchError,
         name: e.name, code: e.code, message: e.message, messageId: e.messageId,
         status: e.status, requestId: e.requestId, transactionId: e.transactionId,
-        retryable: e.retryable,
+        retryable: e.retryable, receipt: e.receipt,
       };
     }
   }, { base: server.url, scenario, request, client, NIK, JPEG_B64 });
@@ -131,6 +143,7 @@ test('success: request shape and result', async () => {
   const got = await verify('ok', { nik: '3171 0245 0399 0001', transactionId: 'tx-1' }, { token: 'abc' });
   assert.deepEqual(got.ok, {
     match: true, score: 87.5, message: 'Face matched', requestId: 'req-1', transactionId: 'tx-1',
+    receipt: RECEIPT, sandbox: false,
   });
   assert.equal(requests.length, 1);
   const r = requests[0];
@@ -144,7 +157,9 @@ test('success: request shape and result', async () => {
 test('success: a no-match verdict, token function, data: URL, full endpoint URL', async () => {
   requests.length = 0;
   const got = await verify('nomatch', { selfie: `data:image/jpeg;base64,${JPEG_B64}` }, { tokenFn: 'fn-token' });
-  assert.deepEqual(got.ok, { match: false, score: 12, message: null, requestId: 'req-1', transactionId: 'tx-1' });
+  assert.deepEqual(got.ok, {
+    match: false, score: 12, message: null, requestId: 'req-1', transactionId: 'tx-1', receipt: RECEIPT, sandbox: false,
+  });
   assert.equal(requests[0].headers.authorization, 'Bearer fn-token');
   assert.equal(requests[0].headers.transactionid, undefined);
   assert.deepEqual(JSON.parse(requests[0].body), { id: NIK, image: JPEG_B64 });
@@ -207,6 +222,55 @@ test('each documented proxy error', async () => {
   const withMeta = await verify('noface');
   assert.equal(withMeta.requestId, 'req-1');
   assert.equal(withMeta.transactionId, 'tx-1');
+  // Definitive refusals carry the proxy's receipt; nothing else does.
+  assert.equal(withMeta.receipt, RECEIPT);
+  assert.equal((await verify('niksubmitted')).receipt, RECEIPT);
+  assert.equal((await verify('busy')).receipt, null);
+});
+
+test('only an answer to this request, vouched for and not simulated, is a result', async () => {
+  // Another transaction's answer, a verdict without a receipt, an answer over 64 KiB (declared
+  // or streamed): not answers of our proxy to this request.
+  assertError(await verify('othertxn', { transactionId: 'tx-1' }), 'UPSTREAM_ERROR', { status: 200, retryable: true });
+  assertError(await verify('unsigned'), 'UPSTREAM_ERROR', { status: 200, retryable: true });
+  assertError(await verify('huge'), 'UPSTREAM_ERROR', { status: 200, retryable: true });
+  assertError(await verify('hugechunked'), 'UPSTREAM_ERROR', { status: 200, retryable: true });
+  // The echo is what it checks: the same answer is a result when it echoes what was sent.
+  assert.equal((await verify('ok', { transactionId: 'tx-1' })).ok.match, true);
+  // A sandbox answer is refused unless allowed, verdict or refusal.
+  assertError(await verify('sandbox'), 'SANDBOX_NOT_ALLOWED', { status: 200 });
+  assertError(await verify('sandboxnoface'), 'SANDBOX_NOT_ALLOWED', { status: 422 });
+  const allowed = await verify('sandbox', {}, { allowSandbox: true });
+  assert.equal(allowed.ok.sandbox, true);
+  const refused = await verify('sandboxnoface', {}, { allowSandbox: true });
+  assert.deepEqual([refused.code, refused.receipt], ['FACE_NOT_DETECTED', RECEIPT]);
+});
+
+test('redirects are never followed, and http: only on loopback', async () => {
+  requests.length = 0;
+  assertError(await verify('redirect'), 'NETWORK', { retryable: true });
+  assert.deepEqual(requests.map((r) => r.scenario), ['redirect'], 'the redirect was followed');
+  const refused = await page.evaluate(async () => {
+    const out = [];
+    for (const endpoint of ['http://example.com', 'http://192.168.1.10:8787', 'http://user:pw@127.0.0.1:8787', 'ftp://127.0.0.1', 'http://localhost.example.com']) {
+      try {
+        await new window.dk.FaceMatchClient({ endpoint }).verify({ nik: '3171024503990001', selfie: '/9j/4AAQSkZJRgABAQ==' });
+        out.push(`${endpoint}: sent`);
+      } catch (e) {
+        out.push(e instanceof TypeError ? 'TypeError' : `${endpoint}: ${e.code}`);
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(refused, Array(5).fill('TypeError'));
+  assert.equal(requests.length, 1, 'nothing was sent to a refused endpoint');
+  let ctor;
+  try {
+    await page.evaluate(() => new window.dk.FaceMatchClient({ endpoint: 'https://verify.example', allowSandbox: 'yes' }));
+  } catch (e) {
+    ctor = e.message;
+  }
+  assert.match(ctor, /allowSandbox/);
 });
 
 test('timeout, abort and network failure', async () => {

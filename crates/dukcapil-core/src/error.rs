@@ -123,6 +123,8 @@ error_codes! {
         id: "Waktu habis. Coba lagi.", en: "The request timed out. Try again.";
     Aborted = "ABORTED", 0, false, false,
         id: "Verifikasi dibatalkan.", en: "Verification was cancelled.";
+    SandboxNotAllowed = "SANDBOX_NOT_ALLOWED", 0, false, false,
+        id: "Layanan verifikasi berjalan dalam mode uji (sandbox): hasilnya simulasi, bukan verifikasi sungguhan.", en: "The verification service answered from its sandbox: the result is simulated, not a real verification.";
     BadRequest = "BAD_REQUEST", 400, false, false,
         id: "Permintaan ditolak.", en: "The request was rejected.";
 }

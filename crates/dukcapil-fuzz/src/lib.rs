@@ -86,7 +86,7 @@ pub fn upstream_response(data: &[u8]) {
         }
         Err(f) => assert!(f.code.upstream(), "{}", f.code),
     }
-    if let Ok(verdict) = read_envelope(status, body) {
+    if let Ok(verdict) = read_envelope(status, body).map(|v| v.result) {
         assert_eq!(status, 200);
         assert!(verdict.score.is_finite() && (0.0..=100.0).contains(&verdict.score));
         assert!(parse_upstream_response(status, body).is_ok());
@@ -201,6 +201,8 @@ pub fn multipart(data: &[u8]) {
 /// The fixed secret and clock of the `jwt` target.
 pub const JWT_SECRET: &[u8] = b"fuzz-secret-0123456789abcdef-0123";
 pub const JWT_NOW: i64 = 1_800_000_000;
+/// The audience the fuzzed tokens are checked for.
+pub const JWT_AUDIENCE: &str = "dukcapil-facematch";
 
 /// HS256 over `input`, computed here independently of the proxy's verifier.
 fn hs256(input: &[u8], secret: &[u8]) -> Vec<u8> {
@@ -235,7 +237,7 @@ pub fn jwt(data: &[u8]) {
         assert!(c.exp > c.iat && c.exp - c.iat <= MAX_LIFETIME_S);
         assert!(JWT_NOW <= c.exp + LEEWAY_S && c.iat <= JWT_NOW + LEEWAY_S);
         // Bindings never panic, and a binding to this very transaction holds.
-        let _ = check_nik(c, "3273010101900001");
+        let _ = check_nik(c, JWT_SECRET, "3273010101900001");
         if let Some(txn) = &c.txn {
             assert_eq!(check_txn(c, txn), Ok(()));
         }
@@ -247,7 +249,7 @@ pub fn jwt(data: &[u8]) {
         0..=127 => {
             let header = format!("Bearer {text}");
             let token = bearer_token(Some(&header)).unwrap_or(text);
-            if let Ok(claims) = verify_hs256(token, JWT_SECRET, JWT_NOW) {
+            if let Ok(claims) = verify_hs256(token, JWT_SECRET, JWT_AUDIENCE, JWT_NOW) {
                 let parts: Vec<&str> = token.split('.').collect();
                 assert_eq!(parts.len(), 3);
                 let signing_input = format!("{}.{}", parts[0], parts[1]);
@@ -260,12 +262,24 @@ pub fn jwt(data: &[u8]) {
                 let header = b64.decode(parts[0]).unwrap_or_default();
                 let header: serde_json::Value = serde_json::from_slice(&header).unwrap_or_default();
                 assert_eq!(header.get("alg").and_then(|a| a.as_str()), Some("HS256"));
+                // And it names the audience.
+                let claims_json = b64.decode(parts[1]).unwrap_or_default();
+                let claims_json: serde_json::Value =
+                    serde_json::from_slice(&claims_json).unwrap_or_default();
+                let aud = &claims_json["aud"];
+                assert!(
+                    aud.as_str() == Some(JWT_AUDIENCE)
+                        || aud
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(JWT_AUDIENCE))),
+                    "accepted a token for another audience"
+                );
                 time_rules_hold(&claims);
             }
         }
         128..=191 => {
             let token = sign_hs256(text, JWT_SECRET);
-            if let Ok(claims) = verify_hs256(&token, JWT_SECRET, JWT_NOW) {
+            if let Ok(claims) = verify_hs256(&token, JWT_SECRET, JWT_AUDIENCE, JWT_NOW) {
                 time_rules_hold(&claims);
             }
             // Change one byte of the token to another printable one.
@@ -282,7 +296,7 @@ pub fn jwt(data: &[u8]) {
             let Ok(tampered) = String::from_utf8(bytes) else {
                 return;
             };
-            let got = verify_hs256(&tampered, JWT_SECRET, JWT_NOW);
+            let got = verify_hs256(&tampered, JWT_SECRET, JWT_AUDIENCE, JWT_NOW);
             assert!(got.is_err(), "accepted a tampered token");
         }
         _ => {
@@ -291,7 +305,7 @@ pub fn jwt(data: &[u8]) {
                 return;
             }
             let token = sign_hs256(text, &other);
-            let got = verify_hs256(&token, JWT_SECRET, JWT_NOW);
+            let got = verify_hs256(&token, JWT_SECRET, JWT_AUDIENCE, JWT_NOW);
             assert!(
                 matches!(got, Err(Reason::TokenSignature | Reason::TokenMalformed)),
                 "another secret's token: {got:?}"

@@ -61,12 +61,22 @@ fn seeds_reach_the_accepting_paths() {
     };
     let token = read("jwt", "valid-token");
     let token = std::str::from_utf8(&token[1..]).unwrap();
-    let claims = jwt::verify_hs256(token, dukcapil_fuzz::JWT_SECRET, dukcapil_fuzz::JWT_NOW);
+    let claims = jwt::verify_hs256(
+        token,
+        dukcapil_fuzz::JWT_SECRET,
+        dukcapil_fuzz::JWT_AUDIENCE,
+        dukcapil_fuzz::JWT_NOW,
+    );
     assert_eq!(claims.unwrap().txn.as_deref(), Some("t-1"));
     let wrong = read("jwt", "wrong-secret");
     let wrong = std::str::from_utf8(&wrong[1..]).unwrap();
     assert_eq!(
-        jwt::verify_hs256(wrong, dukcapil_fuzz::JWT_SECRET, dukcapil_fuzz::JWT_NOW),
+        jwt::verify_hs256(
+            wrong,
+            dukcapil_fuzz::JWT_SECRET,
+            dukcapil_fuzz::JWT_AUDIENCE,
+            dukcapil_fuzz::JWT_NOW
+        ),
         Err(dukcapil_proxy::logic::refusal::Reason::TokenSignature)
     );
     let today = CivilDate::new(2026, 11, 26).unwrap();

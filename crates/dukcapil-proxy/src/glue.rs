@@ -8,13 +8,20 @@
 //! never leaves wasm memory again and no request holds wasm memory across an await. The I/O
 //! itself is in `io.js`: one call from wasm per step, rather than a crossing per header,
 //! promise and setter.
+//!
+//! Receipts are signed by the runtime's WebCrypto: the key is imported (or, in a sandbox
+//! without one, made) once per isolate and kept here.
 
 use crate::logic::{
     answer::Answer,
     auth::{Limiter, TURNSTILE_HEADER},
     body::UpstreamBody,
     config::Config,
-    pipeline::{BodyReply, Call, CallReply, Context, Head, LimitReply, Pipeline, Reply, Step},
+    pipeline::{
+        BodyReply, Call, CallReply, Context, Head, KeyReply, KeyRequest, LimitReply, Pipeline,
+        Reply, Step,
+    },
+    receipt::EcPublic,
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::{cell::RefCell, rc::Rc};
@@ -44,6 +51,9 @@ extern "C" {
     #[wasm_bindgen(js_name = releaseBody)]
     fn release_body(body: &Uint8Array);
     fn splice(body: &Uint8Array, head: &[u8], start: u32, end: u32, tail: &[u8]) -> Uint8Array;
+    #[wasm_bindgen(js_name = loadKey)]
+    fn load_key(private_jwk: Option<String>) -> js_sys::Promise;
+    fn sign(key: &JsValue, input: &str) -> js_sys::Promise;
 }
 
 /// The caller's body, read by `io.js` into a pooled buffer: handed back when dropped, which is
@@ -62,8 +72,42 @@ struct CachedConfig {
     cfg: Rc<Config>,
 }
 
+/// The receipt key as WebCrypto holds it, for the isolate's life.
+struct LoadedKey {
+    request: KeyRequest,
+    key: JsValue,
+    public: Option<EcPublic>,
+}
+
 thread_local! {
     static CONFIG: RefCell<Option<CachedConfig>> = const { RefCell::new(None) };
+    static KEY: RefCell<Option<Rc<LoadedKey>>> = const { RefCell::new(None) };
+}
+
+/// The key the pipeline asks for: from the isolate's cache, else imported (or generated)
+/// through `io.js`, once.
+async fn receipt_key(request: KeyRequest) -> Option<Rc<LoadedKey>> {
+    let cached = KEY.with(|k| k.borrow().clone());
+    if let Some(loaded) = cached.filter(|l| l.request == request) {
+        return Some(loaded);
+    }
+    let jwk = match &request {
+        KeyRequest::Import(jwk) => Some(jwk.clone()),
+        KeyRequest::Generate => None,
+    };
+    let answer = JsFuture::from(load_key(jwk)).await.ok()?;
+    let parts: js_sys::Array = answer.dyn_into().ok()?;
+    let public = match (parts.get(1).as_string(), parts.get(2).as_string()) {
+        (Some(x), Some(y)) => Some(EcPublic { x, y }),
+        _ => None,
+    };
+    let loaded = Rc::new(LoadedKey {
+        request,
+        key: parts.get(0),
+        public,
+    });
+    KEY.with(|k| *k.borrow_mut() = Some(loaded.clone()));
+    Some(loaded)
 }
 
 fn config(env: &Env) -> Rc<Config> {
@@ -137,19 +181,44 @@ async fn fetch(
     let started = now_ms();
     let cfg = config(&env);
     let ids = ids();
-    let (request_id, fresh_transaction_id) = ids.split_once(' ').unwrap_or((&ids, &ids));
+    let mut ids = ids.split(' ');
+    let mut next_id = || ids.next().unwrap_or_default().to_string();
     let ctx = Context {
-        request_id: request_id.to_string(),
-        fresh_transaction_id: fresh_transaction_id.to_string(),
+        request_id: next_id(),
+        fresh_transaction_id: next_id(),
+        receipt_id: next_id(),
         now_ms: started,
     };
     let mut pipeline = Pipeline::new(&cfg, read_head(&req), ctx);
     // The caller's body, and the upstream body made from it: JS values, outside wasm memory.
     let mut original: Option<Body> = None;
     let mut staged = JsValue::UNDEFINED;
+    let mut key: Option<Rc<LoadedKey>> = None;
     let mut step = pipeline.start();
     loop {
         step = match step {
+            Step::LoadKey(request) => {
+                key = receipt_key(request).await;
+                let reply = match &key {
+                    Some(k) => match &k.public {
+                        Some(public) => KeyReply::Generated(public.clone()),
+                        None => KeyReply::Imported,
+                    },
+                    None => KeyReply::Failed,
+                };
+                pipeline.resume(Reply::Key(reply))
+            }
+            Step::Sign { input } => {
+                let signature = match &key {
+                    Some(k) => JsFuture::from(sign(&k.key, &input))
+                        .await
+                        .ok()
+                        .and_then(|s| s.dyn_into::<Uint8Array>().ok())
+                        .map(|s| s.to_vec()),
+                    None => None,
+                };
+                pipeline.resume(Reply::Signed(signature.as_deref()))
+            }
             Step::RateLimit { limiter, key } => {
                 let reply = rate_limit(&env, limiter, key).await;
                 pipeline.resume(Reply::Limit(reply))
@@ -211,16 +280,17 @@ fn response(answer: &Answer) -> web_sys::Response {
     respond(answer.status, &headers_json, &answer.body)
 }
 
-/// Warn once per isolate when a rate limiting binding is missing.
-static MISSING_LIMITER_SEEN: AtomicBool = AtomicBool::new(false);
+/// Warn once per isolate and binding when a rate limiting binding is missing.
+static MISSING_LIMITER_SEEN: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
 
 async fn rate_limit(env: &Env, limiter: Limiter, key: String) -> LimitReply {
     let answer = JsFuture::from(limit(env, limiter.binding(), &key)).await;
+    let seen = &MISSING_LIMITER_SEEN[Limiter::ALL.iter().position(|l| *l == limiter).unwrap_or(0)];
     match answer.ok().and_then(|a| a.as_string()).as_deref() {
         Some("allowed") => LimitReply::Allowed,
         Some("limited") => LimitReply::Limited,
         Some("missing") => LimitReply::Missing {
-            first: !MISSING_LIMITER_SEEN.swap(true, Ordering::Relaxed),
+            first: !seen.swap(true, Ordering::Relaxed),
         },
         _ => LimitReply::Failed,
     }

@@ -3,9 +3,44 @@
 // (every crossing, promise and closure costs CPU time the platform bills). The limits and the
 // meaning of every outcome come from the Rust side; nothing here decides anything else.
 
-/** Two fresh UUIDs (v4, from the runtime's CSPRNG), space-separated. */
+/** Three fresh UUIDs (v4, from the runtime's CSPRNG), space-separated. */
 export function ids() {
-  return `${crypto.randomUUID()} ${crypto.randomUUID()}`;
+  return `${crypto.randomUUID()} ${crypto.randomUUID()} ${crypto.randomUUID()}`;
+}
+
+const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' };
+const ES256 = { name: 'ECDSA', hash: 'SHA-256' };
+const utf8 = new TextEncoder();
+
+/**
+ * The receipt signing key as a non-extractable CryptoKey: `privateJwk` (JSON) imported, or
+ * without one a fresh P-256 pair (whose public x and y come back too). Resolves
+ * `[key, x, y]` (x and y null for an imported key), or null if WebCrypto refuses.
+ */
+export async function loadKey(privateJwk) {
+  try {
+    if (privateJwk === undefined) {
+      const pair = await crypto.subtle.generateKey(ECDSA_P256, false, ['sign', 'verify']);
+      const { x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+      return [pair.privateKey, x, y];
+    }
+    const key = await crypto.subtle.importKey('jwk', JSON.parse(privateJwk), ECDSA_P256, false, ['sign']);
+    return [key, null, null];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * ECDSA P-256 / SHA-256 over the UTF-8 of `input`. WebCrypto gives `r || s` (64 bytes), which
+ * is JWS's ES256 signature as it is. Resolves the bytes, or null.
+ */
+export async function sign(key, input) {
+  try {
+    return new Uint8Array(await crypto.subtle.sign(ES256, key, utf8.encode(input)));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -32,6 +32,7 @@ export class FaceMatchError extends DukcapilError {
     this.requestId = typeof d.requestId === 'string' ? d.requestId : null;
     this.transactionId = typeof d.transactionId === 'string' ? d.transactionId : null;
     this.retryable = d.retryable === true;
+    this.receipt = typeof d.receipt === 'string' ? d.receipt : null;
   }
 }
 

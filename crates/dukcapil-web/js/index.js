@@ -45,15 +45,43 @@ export async function prepareSelfie(source, options) {
   return wasm.prepareSelfie(source, options);
 }
 
-// verify-path:start (cargo xtask codegen)
-const VERIFY_PATH = '/v1/dukcapilWithFacematch';
-// verify-path:end
+// client-limits:start (cargo xtask codegen)
+const MAX_ANSWER_BYTES = 65536;
+// client-limits:end
 const DEFAULT_TIMEOUT_MS = 30000;
 
+/**
+ * The answer's bytes, or null when there are more than `cap` (then the rest is not read, so a
+ * hostile or broken endpoint cannot make the page buffer megabytes).
+ */
+async function readCapped(res, cap) {
+  const declared = res.headers.get('content-length');
+  const reader = declared !== null && Number(declared) > cap ? null : res.body?.getReader();
+  if (reader === null) {
+    res.body?.cancel().catch(() => {});
+    return null;
+  }
+  // Our answers are small: one buffer of the cap, filled in place.
+  const out = new Uint8Array(cap);
+  let at = 0;
+  while (reader) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (at + value.byteLength > cap) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    out.set(value, at);
+    at += value.byteLength;
+  }
+  return out.subarray(0, at);
+}
+
 export class FaceMatchClient {
-  #url;
+  #endpoint;
   #token;
   #timeoutMs;
+  #allowSandbox;
   #fetch;
 
   constructor(options) {
@@ -68,17 +96,22 @@ export class FaceMatchClient {
     if (typeof timeout !== 'number' || !(timeout > 0)) {
       throw new TypeError('FaceMatchClient: `timeoutMs` must be a positive number');
     }
-    const base = o.endpoint.replace(/\/+$/, '');
-    // A base URL gets the path appended; a full endpoint URL is taken as it is.
-    this.#url = base.endsWith(VERIFY_PATH) ? base : base + VERIFY_PATH;
+    if (o.allowSandbox !== undefined && typeof o.allowSandbox !== 'boolean') {
+      throw new TypeError('FaceMatchClient: `allowSandbox` must be a boolean');
+    }
+    // Checked (https:, or http: on loopback) by the wasm module on the first `verify`.
+    this.#endpoint = o.endpoint;
     this.#token = o.token;
     this.#timeoutMs = timeout;
+    this.#allowSandbox = o.allowSandbox === true;
     this.#fetch = o.fetch || ((input, initArg) => globalThis.fetch(input, initArg));
   }
 
   async verify(request) {
     const r = request || {};
     await init();
+    // Throws a TypeError for an endpoint that is not https: (or http: on loopback).
+    const url = wasm.verifyUrl(this.#endpoint);
     const selfie = r.selfie !== null && typeof r.selfie === 'object' ? r.selfie.base64 : r.selfie;
     // Throws a FaceMatchError before anything is sent.
     const body = wasm.checkVerifyRequest(r.nik, selfie, r.transactionId);
@@ -107,20 +140,23 @@ export class FaceMatchClient {
       let status;
       let bytes;
       try {
-        const res = await this.#fetch(this.#url, {
+        const res = await this.#fetch(url, {
           method: 'POST',
           headers,
           body: JSON.stringify(body),
           signal: ctrl.signal,
+          // A redirect would resend the NIK, the selfie and the token elsewhere.
+          redirect: 'error',
         });
         status = res.status;
-        bytes = new Uint8Array(await res.arrayBuffer());
+        bytes = await readCapped(res, MAX_ANSWER_BYTES);
       } catch (e) {
         if (timedOut) throw wasm.faceMatchError('TIMEOUT', e);
         if (signal && signal.aborted) throw wasm.faceMatchError('ABORTED', signal.reason);
         throw wasm.faceMatchError('NETWORK', e);
       }
-      return wasm.readVerifyResponse(status, bytes);
+      // Only our envelope, answering this transaction (and no sandbox unless allowed), counts.
+      return wasm.readVerifyResponse(status, bytes ?? new Uint8Array(0), r.transactionId, this.#allowSandbox, bytes === null);
     } finally {
       clearTimeout(timer);
       if (signal) signal.removeEventListener('abort', onAbort);

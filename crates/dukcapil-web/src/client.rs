@@ -4,7 +4,8 @@
 use crate::js;
 use dukcapil_core::{
     contract::{
-        envelope::read_envelope,
+        acceptable_base_url,
+        envelope::{read_answer, Expected},
         request::{validate_request, validate_transaction_id, RequestError},
     },
     ErrorCode, Lang,
@@ -60,14 +61,47 @@ pub fn check_verify_request(
     Ok(o.into())
 }
 
-/// Reads the proxy's answer: `{ match, score, message, requestId, transactionId }`, or
-/// throws a `FaceMatchError`.
+/// The URL `verify` posts to: `endpoint` (the proxy's base URL, or its full verify URL) if it
+/// is `https:`, or `http:` on loopback only; else throws a `TypeError`. The rule is the one
+/// the proxy applies to its own upstream URLs.
+#[wasm_bindgen(js_name = verifyUrl)]
+pub fn verify_url(endpoint: &str) -> Result<String, JsValue> {
+    let path = dukcapil_core::contract::VERIFY_PATH;
+    let base = acceptable_base_url(endpoint).ok_or_else(|| {
+        JsValue::from(js_sys::TypeError::new(
+            "FaceMatchClient: `endpoint` must be an https:// URL (http:// only on loopback: \
+             localhost, 127.0.0.0/8 or [::1]), without credentials",
+        ))
+    })?;
+    Ok(if base.ends_with(path) {
+        base
+    } else {
+        format!("{base}{path}")
+    })
+}
+
+/// Reads the proxy's answer to a request sent with `transaction_id`:
+/// `{ match, score, message, requestId, transactionId, receipt, sandbox }`, or throws a
+/// `FaceMatchError` (with the receipt of a definitive refusal). `too_large`: the body was
+/// over the cap and not read.
 #[wasm_bindgen(js_name = readVerifyResponse, unchecked_return_type = "VerifyResult")]
-pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue> {
-    // Strictly our envelope: its `error.code` is trusted; anything else (a platform or
-    // gateway page in front of the proxy) is read by its status alone.
-    match read_envelope(status, body) {
-        Ok(r) => {
+pub fn read_verify_response(
+    status: u16,
+    body: &[u8],
+    transaction_id: Option<String>,
+    allow_sandbox: bool,
+    too_large: bool,
+) -> Result<JsValue, JsValue> {
+    // Strictly our envelope, for this request: its `error.code` is trusted; anything else (a
+    // platform or gateway page in front of the proxy) is read by its status alone.
+    let expected = Expected {
+        transaction_id: transaction_id.as_deref(),
+        allow_sandbox,
+        too_large,
+    };
+    match read_answer(status, body, &expected) {
+        Ok(v) => {
+            let r = v.result;
             let o = Object::new();
             js::set(&o, "match", r.is_match);
             js::set(&o, "score", r.score);
@@ -78,6 +112,8 @@ pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue
                 "transactionId",
                 js::opt_str(r.transaction_id.as_deref()),
             );
+            js::set(&o, "receipt", js::opt_str(v.receipt.as_deref()));
+            js::set(&o, "sandbox", v.sandbox);
             Ok(o.into())
         }
         Err(f) => {
@@ -89,6 +125,7 @@ pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue
                 "transactionId",
                 js::opt_str(f.transaction_id.as_deref()),
             );
+            js::set(&d, "receipt", js::opt_str(f.receipt.as_deref()));
             Err(js::face_match(code, &d))
         }
     }

@@ -10,7 +10,7 @@ mod nik;
 mod selfie;
 mod stages;
 
-pub use client::{check_verify_request, face_match_error, read_verify_response};
+pub use client::{check_verify_request, face_match_error, read_verify_response, verify_url};
 pub use nik::{is_valid_nik, parse_nik};
 pub use selfie::prepare_selfie;
 

@@ -776,15 +776,17 @@ fn client_checks_before_sending() {
 
 #[wasm_bindgen_test]
 fn client_reads_answers() {
-    let ok = br#"{"status":"success","statusCode":200,"result":{"message":"ok","details":{"match":true,"score":91.5}},"metaData":{"requestId":"r1","transactionId":"t1"}}"#;
-    let r = read_verify_response(200, ok).unwrap();
+    let ok = br#"{"status":"success","statusCode":200,"result":{"message":"ok","details":{"match":true,"score":91.5}},"metaData":{"requestId":"r1","transactionId":"t1"},"receipt":"h.c.s"}"#;
+    let r = read_verify_response(200, ok, Some("t1".into()), false, false).unwrap();
     assert_eq!(get(&r, "match"), JsValue::TRUE);
     assert_eq!(num(&r, "score"), 91.5);
     assert_eq!(text(&r, "requestId"), "r1");
     assert_eq!(text(&r, "transactionId"), "t1");
+    assert_eq!(text(&r, "receipt"), "h.c.s");
+    assert_eq!(get(&r, "sandbox"), JsValue::FALSE);
 
     let cases: [(u16, &[u8], &str, bool); 6] = [
-        (422, br#"{"status":"failure","statusCode":422,"message":"x","error":{"code":"FACE_NOT_DETECTED","retryable":false},"metaData":{"requestId":"r2","transactionId":"t2"}}"#, "FACE_NOT_DETECTED", false),
+        (422, br#"{"status":"failure","statusCode":422,"message":"x","error":{"code":"FACE_NOT_DETECTED","retryable":false},"metaData":{"requestId":"r2","transactionId":"t2"},"receipt":"h.c.s"}"#, "FACE_NOT_DETECTED", false),
         (401, b"{}", "UNAUTHORIZED", false),
         (429, b"", "RATE_LIMITED", true),
         (418, br#"{"message":"teapot"}"#, "BAD_REQUEST", false),
@@ -792,7 +794,7 @@ fn client_reads_answers() {
         (200, br#"{"status":"success","result":{"details":{"match":"maybe","score":1}}}"#, "UPSTREAM_ERROR", true),
     ];
     for (status, body, code, retryable) in cases {
-        let err = read_verify_response(status, body).unwrap_err();
+        let err = read_verify_response(status, body, None, false, false).unwrap_err();
         assert_error(&err, "FaceMatchError", code);
         assert_eq!(num(&err, "status"), f64::from(status));
         assert_eq!(
@@ -801,7 +803,18 @@ fn client_reads_answers() {
             "{code}"
         );
     }
-    let err = read_verify_response(422, cases[0].1).unwrap_err();
+    let err = read_verify_response(422, cases[0].1, None, false, false).unwrap_err();
     assert_eq!(text(&err, "requestId"), "r2");
     assert_eq!(text(&err, "transactionId"), "t2");
+    assert_eq!(text(&err, "receipt"), "h.c.s");
+    // Another transaction's answer, a body over the cap, a sandbox answer not allowed.
+    let other = read_verify_response(200, ok, Some("t9".into()), false, false).unwrap_err();
+    assert_error(&other, "FaceMatchError", "UPSTREAM_ERROR");
+    let big = read_verify_response(200, b"", None, false, true).unwrap_err();
+    assert_error(&big, "FaceMatchError", "UPSTREAM_ERROR");
+    let sandbox = br#"{"status":"success","statusCode":200,"result":{"details":{"match":true,"score":1}},"metaData":{"requestId":"r","transactionId":"t"},"receipt":"h.c.s","sandbox":true}"#;
+    let refused = read_verify_response(200, sandbox, None, false, false).unwrap_err();
+    assert_error(&refused, "FaceMatchError", "SANDBOX_NOT_ALLOWED");
+    let allowed = read_verify_response(200, sandbox, None, true, false).unwrap();
+    assert_eq!(get(&allowed, "sandbox"), JsValue::TRUE);
 }

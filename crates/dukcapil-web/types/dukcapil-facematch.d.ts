@@ -115,12 +115,24 @@ export interface PreparedSelfie {
 export function prepareSelfie(source: SelfieSource, options?: PrepareSelfieOptions): Promise<PreparedSelfie>;
 
 export interface FaceMatchClientOptions {
-  /** Base URL of the proxy; `/v1/dukcapilWithFacematch` is appended (a full endpoint URL also works). */
+  /**
+   * Base URL of the proxy; `/v1/dukcapilWithFacematch` is appended (a full endpoint URL also
+   * works). Must be `https:`; `http:` only on loopback (`localhost`, `127.0.0.0/8`, `[::1]`),
+   * else `verify` rejects with a `TypeError`.
+   */
   endpoint: string;
-  /** Sent as `Authorization: Bearer <token>`; a function is called before every request. */
+  /**
+   * The caller token your backend minted for this NIK and transaction, sent as
+   * `Authorization: Bearer <token>`; a function is called before every request.
+   */
   token?: string | (() => string | Promise<string>);
   /** Default 30,000. */
   timeoutMs?: number;
+  /**
+   * Accept answers of the proxy's sandbox (`"sandbox": true`, simulated). Default `false`:
+   * they are refused with `SANDBOX_NOT_ALLOWED`, so a sandbox can never pass for production.
+   */
+  allowSandbox?: boolean;
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
 
@@ -129,7 +141,11 @@ export interface VerifyRequest {
   nik: string;
   /** A prepared selfie, or base64 (a `data:` URL is accepted) of a JPEG, PNG or PDF ≤ 2,000,000 bytes. */
   selfie: PreparedSelfie | string;
-  /** 1–128 of `[A-Za-z0-9._:-]`. */
+  /**
+   * 1–128 of `[A-Za-z0-9._:-]`: the transaction your backend bound the token to (its `txn`),
+   * which the proxy requires. The answer must echo it, else `verify` rejects with
+   * `UPSTREAM_ERROR` (not an answer to this request).
+   */
   transactionId?: string;
   signal?: AbortSignal;
 }
@@ -139,8 +155,17 @@ export interface VerifyResult {
   /** As the service reports it, 0–100. */
   score: number;
   message: string | null;
-  requestId: string | null;
-  transactionId: string | null;
+  /** The proxy's `x-request-id`. */
+  requestId: string;
+  transactionId: string;
+  /**
+   * The proxy's signed receipt (a compact JWS, ES256). The page cannot be trusted with the
+   * verdict: send this to your backend, which verifies it against the proxy's
+   * `/.well-known/jwks.json` and only then records the outcome.
+   */
+  receipt: string;
+  /** A simulated answer of the proxy's sandbox (only with `allowSandbox: true`). */
+  sandbox: boolean;
 }
 
 export class FaceMatchClient {
@@ -208,6 +233,7 @@ export type FaceMatchErrorCode =
   | 'NETWORK'
   | 'TIMEOUT'
   | 'ABORTED'
+  | 'SANDBOX_NOT_ALLOWED'
   | 'BAD_REQUEST';
 // error-code-unions:end
 
@@ -236,4 +262,10 @@ export class FaceMatchError extends Error {
   readonly transactionId: string | null;
   /** Whether the same request may succeed later. */
   readonly retryable: boolean;
+  /**
+   * On a definitive refusal (`NIK_INVALID`, `FACE_NOT_DETECTED`, `MULTIPLE_FACES`, the
+   * upstream's `IMAGE_*`, `UPSTREAM_REJECTED`): the proxy's signed receipt for it, to send to
+   * your backend like a verdict's. `null` otherwise.
+   */
+  readonly receipt: string | null;
 }

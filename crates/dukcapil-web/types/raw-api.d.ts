@@ -33,7 +33,16 @@ export function parseNik(input: string): NikInfo;
 export function prepareSelfie(source: SelfieSource, options: PrepareSelfieOptions | undefined): Promise<PreparedSelfie>;
 
 /**
- * Reads the proxy's answer: `{ match, score, message, requestId, transactionId }`, or
- * throws a `FaceMatchError`.
+ * Reads the proxy's answer to a request sent with `transaction_id`:
+ * `{ match, score, message, requestId, transactionId, receipt, sandbox }`, or throws a
+ * `FaceMatchError` (with the receipt of a definitive refusal). `too_large`: the body was
+ * over the cap and not read.
  */
-export function readVerifyResponse(status: number, body: Uint8Array | number[]): VerifyResult;
+export function readVerifyResponse(status: number, body: Uint8Array | number[], transaction_id: string | null | undefined, allow_sandbox: boolean, too_large: boolean): VerifyResult;
+
+/**
+ * The URL `verify` posts to: `endpoint` (the proxy's base URL, or its full verify URL) if it
+ * is `https:`, or `http:` on loopback only; else throws a `TypeError`. The rule is the one
+ * the proxy applies to its own upstream URLs.
+ */
+export function verifyUrl(endpoint: string): string;

@@ -117,7 +117,7 @@ pub const OUTPUTS: &[Output] = &[
         needs: Needs::Nothing,
         generate: Generate::Sections(
             Comment::Slashes,
-            &[("verify-path", Body::Plain(npm::verify_path))],
+            &[("client-limits", Body::Plain(npm::client_limits))],
         ),
     },
     Output {

@@ -13,7 +13,6 @@ use std::{
 };
 
 const DEMO_ADDR: &str = "127.0.0.1";
-const DEMO_PORT: u16 = 8787;
 
 /// Where the page imports the npm package from (gitignored: a build output).
 fn vendor_dir(root: &Path) -> PathBuf {
@@ -74,59 +73,140 @@ fn wrangler_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
 /// `web::test`, which built the Worker and the package, so it only puts the package in place.
 pub fn test(root: &Path, browser: &Browser) -> Result<()> {
     vendor_package(root)?;
+    // The demo's receipt is checked in Python too.
+    let python = crate::python::ensure_venv(root)?;
     util::run(
         root,
         "node",
         &["--test", "--test-concurrency=1", "tests/e2e/"],
-        &[("CHROMIUM", browser.chromium.as_os_str())],
+        &[
+            ("CHROMIUM", browser.chromium.as_os_str()),
+            ("RECEIPT_PYTHON", python.as_os_str()),
+        ],
     )
 }
 
+/// The page and the reference backend (the "app"), and the proxy, as in production: two origins.
+const APP_PORT: u16 = 8787;
+const PROXY_PORT: u16 = 8788;
+/// The reference backend, which `cargo xtask demo` runs next to the Worker.
+const BACKEND: &str = "examples/backend-node/server.mjs";
+
+/// `cargo xtask demo [--live]`: the page from the reference backend (which mints tokens and
+/// verifies receipts), the Worker under `wrangler dev --env demo` with tokens required.
 pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     let live = args.iter().any(|a| a == "--live");
     build_all(root, tools)?;
-    let url = format!("http://{DEMO_ADDR}:{DEMO_PORT}");
-    // The rest ([env.demo] in wrangler.toml) is what `wrangler deploy --env demo` deploys.
-    let mut vars = Vec::new();
-    if live {
-        let dev_vars = std::fs::read_to_string(root.join(".dev.vars")).unwrap_or_default();
-        let has = |k: &str| dev_vars.lines().any(|l| l.trim_start().starts_with(k));
-        if !has("HV_APP_ID") || !has("HV_APP_KEY") {
-            return Err(XtaskError::new(
-                "--live needs HV_APP_ID and HV_APP_KEY in .dev.vars (see the README)",
-            ));
-        }
-        vars.push("SANDBOX:false");
+    let dev_vars = root.join(".dev.vars");
+    if live
+        && (proxy::dev_var(&dev_vars, "HV_APP_ID").is_none()
+            || proxy::dev_var(&dev_vars, "HV_APP_KEY").is_none())
+    {
+        return Err(XtaskError::new(
+            "--live needs HV_APP_ID and HV_APP_KEY in .dev.vars (see the README)",
+        ));
     }
-    println!("\nDemo: {url}\n");
+    // So that `cargo xtask token` mints tokens this demo accepts.
+    let (secret, _) = crate::secrets::complete_dev_vars(root)?;
+    let app = format!("http://{DEMO_ADDR}:{APP_PORT}");
+    let proxy_url = format!("http://{DEMO_ADDR}:{PROXY_PORT}");
+    // Over [env.demo] in wrangler.toml (the deployed demo: an anonymous sandbox): tokens
+    // required, and the page's origin allowed.
+    let mut vars = vec![
+        "ALLOW_ANONYMOUS:false".to_string(),
+        format!("ALLOWED_ORIGINS:{app}"),
+    ];
+    if live {
+        vars.push("SANDBOX:false".into());
+    }
+    println!("\nDemo: {app}   (the page and examples/backend-node; the proxy is {proxy_url})\n");
     if live {
         println!("LIVE: the page calls the real HyperVerge API with the keys in .dev.vars.");
     } else {
         println!("Sandbox mode: nothing leaves this machine. The NIK's last four digits pick the outcome:");
         println!("{}", proxy::sandbox_table());
     }
-    println!("Ctrl-C stops the demo.\n");
-    let mut cmd = Command::new(tools.node_bin.join("wrangler"));
-    cmd.current_dir(root)
+    println!(
+        "\nThe page asks the backend for a token, the proxy answers with a signed receipt, and the\n\
+         backend verifies it against {proxy_url}/.well-known/jwks.json before it records the outcome.\n\
+         Ctrl-C stops everything.\n"
+    );
+    let audience = proxy::dev_var(&dev_vars, "TOKEN_AUDIENCE");
+    let mut backend = Command::new("node");
+    backend
+        .current_dir(root)
+        .arg(BACKEND)
+        .env("HOST", DEMO_ADDR)
+        .env("PORT", APP_PORT.to_string())
+        .env("PROXY_URL", &proxy_url)
+        .env("PROXY_JWT_SECRET", &secret)
+        .env("STATIC_DIR", root.join("www"))
+        .env(
+            "ALLOW_SANDBOX_RECEIPTS",
+            if live { "false" } else { "true" },
+        )
+        .stdin(std::process::Stdio::null());
+    if let Some(a) = audience {
+        backend.env("TOKEN_AUDIENCE", a);
+    }
+    let mut wrangler = Command::new(tools.node_bin.join("wrangler"));
+    wrangler
+        .current_dir(root)
         .args(["dev", "--env", DEMO_ENV])
-        .args(["--ip", DEMO_ADDR, "--port", &DEMO_PORT.to_string()])
+        .args(["--ip", DEMO_ADDR, "--port", &PROXY_PORT.to_string()])
         .arg("--show-interactive-dev-session=false")
         .arg("--persist-to")
         .arg(root.join("target/wrangler-state/demo"))
         .envs(wrangler_env(root))
         .stdin(std::process::Stdio::null());
     for v in &vars {
-        cmd.args(["--var", v]);
+        wrangler.args(["--var", v]);
     }
-    // wrangler gets Ctrl-C too (same process group) and stops workerd; we wait for it.
-    let status = cmd
+    let spawn = |cmd: &mut Command, what: &str| {
+        cmd.spawn()
+            .map_err(|e| XtaskError::new(format!("cannot start {what}: {e}")))
+    };
+    let mut backend = spawn(&mut backend, "the backend (node)")?;
+    let mut wrangler = match spawn(&mut wrangler, "wrangler") {
+        Ok(w) => w,
+        Err(e) => {
+            stop(&mut backend);
+            return Err(e);
+        }
+    };
+    // Ctrl-C reaches both (same process group). Whichever ends first takes the other along.
+    loop {
+        if let Some(status) = wrangler.try_wait()? {
+            stop(&mut backend);
+            return if status.success() || status.code().is_none() {
+                Ok(())
+            } else {
+                Err(XtaskError::new(format!(
+                    "wrangler dev exited with {status}"
+                )))
+            };
+        }
+        if let Some(status) = backend.try_wait()? {
+            stop(&mut wrangler);
+            return Err(XtaskError::new(format!(
+                "the backend exited with {status} (is port {APP_PORT} free?)"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Stops a child we started: SIGTERM (so wrangler stops its workerd), then waits.
+fn stop(child: &mut std::process::Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let terminated = Command::new("kill")
+        .arg(child.id().to_string())
         .status()
-        .map_err(|e| XtaskError::new(format!("cannot start wrangler: {e}")))?;
-    if status.success() || status.code().is_none() {
-        Ok(())
-    } else {
-        Err(XtaskError::new(format!(
-            "wrangler dev exited with {status}"
-        )))
+        .is_ok_and(|s| s.success());
+    if !terminated {
+        let _ = child.kill();
     }
+    let _ = child.wait();
 }

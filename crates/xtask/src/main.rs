@@ -5,7 +5,9 @@ mod codegen;
 mod demo;
 mod fuzz;
 mod proxy;
+mod python;
 mod reliability;
+mod secrets;
 mod self_contained;
 mod setup;
 mod util;
@@ -22,7 +24,8 @@ commands:
                        and the Worker (build/), or only one; never needs a browser
   demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
   codegen [--check]    regenerate committed generated files (or check them for drift)
-  token --nik NIK [--txn ID] [--ttl SECS]  mint a caller JWT for local use
+  token --nik NIK --txn ID [--sub S] [--ttl SECS]  mint a caller token for local use
+  keygen               print a fresh receipt signing key (a private P-256 JWK)
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
@@ -55,6 +58,7 @@ fn run(args: &[String]) -> Result<()> {
         }
         Some("bench") => bench(&root, rest),
         Some("token") => proxy::token(&root, rest),
+        Some("keygen") => secrets::keygen(),
         Some("setup") => {
             let tools = setup::ensure_build_tools(&root)?;
             let browser = setup::ensure_browser()?;

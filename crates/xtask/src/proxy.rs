@@ -117,11 +117,20 @@ fn report_size(wasm: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds, then runs the Node suites in tests/proxy/ (Miniflare + the HyperVerge double).
+/// Builds, then runs the Node suites in tests/proxy/ (Miniflare + the HyperVerge double), then
+/// the reference receipt verifiers (jose and PyJWT) against the running Worker.
 pub fn test(root: &Path, tools: &Tools) -> Result<()> {
     build(root, tools)?;
     util::step("proxy tests (node --test tests/proxy/, Miniflare)");
-    util::run(root, "node", &["--test", "tests/proxy/"], &[])
+    util::run(root, "node", &["--test", "tests/proxy/"], &[])?;
+    let python = crate::python::ensure_venv(root)?;
+    util::step("receipts verified in Node (jose) and Python (PyJWT): node --test tests/receipts/");
+    util::run(
+        root,
+        "node",
+        &["--test", "tests/receipts/"],
+        &[("RECEIPT_PYTHON", python.as_os_str())],
+    )
 }
 
 /// The sandbox's test serials for a terminal, from the proxy's own table.
@@ -140,15 +149,32 @@ pub fn sandbox_table() -> String {
 }
 
 const TOKEN_USAGE: &str =
-    "usage: cargo xtask token --nik <NIK> [--txn ID] [--ttl SECS] [--sub SUBJECT] [--secret S]
-  The secret defaults to $PROXY_JWT_SECRET, then to PROXY_JWT_SECRET in .dev.vars.";
+    "usage: cargo xtask token --nik <NIK> --txn <ID> [--sub SUBJECT] [--ttl SECS]
+                         [--iss ISSUER] [--aud AUDIENCE] [--secret S]
+  Mints a caller token as a backend does: HS256 with aud, jti, txn and nik_hmac.
+  The secret defaults to $PROXY_JWT_SECRET, then to PROXY_JWT_SECRET in .dev.vars; the
+  audience to $TOKEN_AUDIENCE, then to the proxy's default.";
 
-/// Prints an HS256 caller token for the proxy: `nik_sha256` of the normalised NIK, optional
-/// `txn`, `iat` now and `exp` after `--ttl` seconds (default 300, at most 900).
+/// What `cargo xtask token` puts in a caller token.
+struct TokenRequest {
+    nik: String,
+    txn: String,
+    sub: String,
+    iss: String,
+    aud: String,
+    ttl: u64,
+    jti: String,
+}
+
+/// Prints an HS256 caller token for the proxy: `aud`, a fresh `jti`, `txn`, `nik_hmac` of
+/// the normalised NIK, `sub` and `iss`, `iat` now and `exp` after `--ttl` seconds (default
+/// 300, at most 900).
 pub fn token(root: &Path, args: &[String]) -> Result<()> {
     let mut nik = None;
     let mut txn = None;
-    let mut sub = None;
+    let mut sub = "local-dev".to_string();
+    let mut iss = "cargo-xtask-token".to_string();
+    let mut aud = None;
     let mut secret = None;
     let mut ttl: u64 = 300;
     let mut it = args.iter();
@@ -161,7 +187,9 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
         match flag.as_str() {
             "--nik" => nik = Some(value()?),
             "--txn" => txn = Some(value()?),
-            "--sub" => sub = Some(value()?),
+            "--sub" => sub = value()?,
+            "--iss" => iss = value()?,
+            "--aud" => aud = Some(value()?),
             "--secret" => secret = Some(value()?),
             "--ttl" => {
                 ttl = value()?
@@ -180,42 +208,47 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
         }
     }
     let nik = normalize_nik(&nik.ok_or_else(|| XtaskError::new(TOKEN_USAGE))?)?;
+    let txn = txn.ok_or_else(|| {
+        XtaskError::new(format!(
+            "--txn is required: the backend owns the transaction ID\n{TOKEN_USAGE}"
+        ))
+    })?;
     let max_ttl = dukcapil_proxy::logic::jwt::MAX_LIFETIME_S as u64;
     if !(1..=max_ttl).contains(&ttl) {
         return Err(XtaskError::new(format!(
             "--ttl must be 1–{max_ttl} seconds (the proxy refuses longer tokens)"
         )));
     }
-    if let Some(t) = &txn {
-        if dukcapil_core::contract::request::validate_transaction_id(t).is_err() {
-            return Err(XtaskError::new(
-                "--txn must be 1–128 characters of [A-Za-z0-9._:-] (the proxy's rule)",
-            ));
-        }
+    if dukcapil_core::contract::request::validate_transaction_id(&txn).is_err() {
+        return Err(XtaskError::new(
+            "--txn must be 1–128 characters of [A-Za-z0-9._:-] (the proxy's rule)",
+        ));
     }
-    let secret = match secret {
-        Some(s) => s,
-        None => std::env::var("PROXY_JWT_SECRET")
+    let dev_vars = root.join(".dev.vars");
+    let from_env = |name: &str| {
+        std::env::var(name)
             .ok()
             .filter(|s| !s.is_empty())
-            .or_else(|| dev_var(&root.join(".dev.vars"), "PROXY_JWT_SECRET"))
-            .ok_or_else(|| {
-                XtaskError::new(
-                    "no secret: pass --secret, set PROXY_JWT_SECRET or put it in .dev.vars",
-                )
-            })?,
+            .or_else(|| dev_var(&dev_vars, name))
     };
-    println!(
-        "{}",
-        sign_token(
-            &nik,
-            ttl,
-            txn.as_deref(),
-            sub.as_deref(),
-            &secret,
-            unix_now()?
-        )
-    );
+    let secret = secret
+        .or_else(|| from_env("PROXY_JWT_SECRET"))
+        .ok_or_else(|| {
+            XtaskError::new("no secret: pass --secret, set PROXY_JWT_SECRET or put it in .dev.vars")
+        })?;
+    let aud = aud
+        .or_else(|| from_env("TOKEN_AUDIENCE"))
+        .unwrap_or_else(|| dukcapil_proxy::logic::config::DEFAULT_TOKEN_AUDIENCE.to_string());
+    let request = TokenRequest {
+        nik,
+        txn,
+        sub,
+        iss,
+        aud,
+        ttl,
+        jti: crate::secrets::unique_id(),
+    };
+    println!("{}", sign_token(&request, &secret, unix_now()?));
     Ok(())
 }
 
@@ -226,32 +259,23 @@ fn unix_now() -> Result<u64> {
         .map_err(|_| XtaskError::new("the system clock is before 1970"))
 }
 
-/// A caller token bound to `nik` (normalised) and optionally to a transaction, signed with
-/// the proxy's own HS256 code.
-fn sign_token(
-    nik: &str,
-    ttl: u64,
-    txn: Option<&str>,
-    sub: Option<&str>,
-    secret: &str,
-    now: u64,
-) -> String {
-    use dukcapil_proxy::logic::jwt::{sha256_hex, sign_hs256};
-    let mut claims = serde_json::json!({
+/// A caller token, signed with the proxy's own HS256 and NIK-binding code.
+fn sign_token(t: &TokenRequest, secret: &str, now: u64) -> String {
+    use dukcapil_proxy::logic::jwt::{nik_hmac, sign_hs256};
+    let claims = serde_json::json!({
+        "iss": t.iss,
+        "sub": t.sub,
+        "aud": t.aud,
+        "jti": t.jti,
         "iat": now,
-        "exp": now + ttl,
-        "nik_sha256": sha256_hex(nik),
+        "exp": now + t.ttl,
+        "txn": t.txn,
+        "nik_hmac": nik_hmac(secret.as_bytes(), &t.nik),
     });
-    if let Some(t) = txn {
-        claims["txn"] = t.into();
-    }
-    if let Some(s) = sub {
-        claims["sub"] = s.into();
-    }
     sign_hs256(&claims.to_string(), secret.as_bytes())
 }
 
-/// The NIK as the proxy hashes it, checked with the proxy's own rules and today's date.
+/// The NIK as the proxy reads it, checked with the proxy's own rules and today's date.
 fn normalize_nik(input: &str) -> Result<String> {
     use dukcapil_proxy::logic::time::today_in_indonesia;
     let now_ms = std::time::SystemTime::now()
@@ -265,7 +289,7 @@ fn normalize_nik(input: &str) -> Result<String> {
 }
 
 /// A `KEY=value` from a dotenv-style file (optional quotes), as wrangler reads `.dev.vars`.
-fn dev_var(path: &Path, key: &str) -> Option<String> {
+pub fn dev_var(path: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|line| {
         let (k, v) = line.trim().split_once('=')?;
@@ -296,19 +320,61 @@ mod tests {
 
     #[test]
     fn tokens_verify_with_the_proxy() {
-        use dukcapil_proxy::logic::jwt::{check_nik, check_txn, verify_hs256};
+        use dukcapil_proxy::logic::auth::{caller_token, TokenRules};
+        use dukcapil_proxy::logic::jwt::check_nik;
         let nik = "3273010101901234";
-        let token = sign_token(nik, 300, Some("t-1"), Some("me"), "s3cret", 1_800_000_000);
-        let claims = verify_hs256(&token, b"s3cret", 1_800_000_100).unwrap();
+        let secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
+        let request = TokenRequest {
+            nik: nik.into(),
+            txn: "t-1".into(),
+            sub: "me".into(),
+            iss: "bank".into(),
+            aud: "dukcapil-facematch".into(),
+            ttl: 300,
+            jti: crate::secrets::unique_id(),
+        };
+        let token = sign_token(&request, secret, 1_800_000_000);
+        let rules = TokenRules {
+            secret: Some(secret),
+            audience: "dukcapil-facematch",
+            require_nik: true,
+        };
+        let claims = caller_token(&rules, &token, "t-1", 1_800_000_100).unwrap();
         assert_eq!(
-            (claims.exp - claims.iat, claims.sub.as_deref()),
-            (300, Some("me"))
+            (
+                claims.exp - claims.iat,
+                claims.sub.as_deref(),
+                claims.iss.as_deref()
+            ),
+            (300, Some("me"), Some("bank"))
         );
-        assert_eq!(check_nik(&claims, nik), Ok(()));
-        assert_eq!(check_txn(&claims, "t-1"), Ok(()));
-        let bare = sign_token(nik, 60, None, None, "s3cret", 1_800_000_000);
-        let claims = verify_hs256(&bare, b"s3cret", 1_800_000_000).unwrap();
-        assert_eq!((claims.txn, claims.sub), (None, None));
+        assert_eq!(claims.jti.as_deref(), Some(request.jti.as_str()));
+        assert_eq!(check_nik(&claims, secret.as_bytes(), nik), Ok(()));
+        assert!(caller_token(&rules, &token, "t-2", 1_800_000_100).is_err());
+    }
+
+    /// Environments inherit no bindings: every rate limiter the proxy asks for is declared for
+    /// the API and again for the demo, each with its own namespace.
+    #[test]
+    fn wrangler_toml_declares_every_rate_limiter_in_both_environments() {
+        use dukcapil_proxy::logic::auth::Limiter;
+        let root = util::workspace_root().unwrap();
+        let toml = std::fs::read_to_string(root.join("wrangler.toml")).unwrap();
+        let (api, demo) = toml.split_once("[env.demo]").unwrap();
+        for limiter in Limiter::ALL {
+            let name = format!("name = \"{}\"", limiter.binding());
+            assert_eq!(api.matches(&name).count(), 1, "{name} for the API");
+            assert_eq!(demo.matches(&name).count(), 1, "{name} for the demo");
+        }
+        let ids: Vec<&str> = toml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("namespace_id = "))
+            .collect();
+        let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+        assert_eq!(
+            (ids.len(), unique.len()),
+            (2 * Limiter::ALL.len(), ids.len())
+        );
     }
 
     #[test]

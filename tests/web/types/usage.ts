@@ -29,6 +29,7 @@ export async function onboarding(video: HTMLVideoElement, nikInput: string): Pro
     endpoint: 'https://verify.example.com',
     token: async () => 'session-token',
     timeoutMs: 20_000,
+    allowSandbox: false,
   });
   try {
     const r: VerifyResult = await client.verify({
@@ -37,12 +38,17 @@ export async function onboarding(video: HTMLVideoElement, nikInput: string): Pro
       transactionId: 'tx-1',
       signal: AbortSignal.timeout(30_000),
     });
-    return `${province} ${moved} ${sex} ${r.match} ${r.score.toFixed(1)} ${r.requestId ?? ''}`;
+    const receipt: string = r.receipt;
+    const ids: string = `${r.requestId} ${r.transactionId}`;
+    const simulated: boolean = r.sandbox;
+    return `${province} ${moved} ${sex} ${r.match} ${r.score.toFixed(1)} ${ids} ${receipt} ${simulated}`;
   } catch (e) {
     if (e instanceof FaceMatchError) {
       const code: FaceMatchErrorCode = e.code;
       const status: number | null = e.status;
-      return `${code} ${status} ${e.retryable} ${e.messageId}`;
+      const receipt: string | null = e.receipt;
+      const sandboxRefused: boolean = code === 'SANDBOX_NOT_ALLOWED';
+      return `${code} ${status} ${e.retryable} ${e.messageId} ${receipt ?? ''} ${sandboxRefused}`;
     }
     if (e instanceof NikError || e instanceof SelfieError) return e.code;
     throw e;
@@ -85,3 +91,5 @@ export async function fromFile(file: File, bytes: Uint8Array, buf: ArrayBuffer):
 parseNik(3171024503990001);
 // @ts-expect-error: the endpoint is required.
 new FaceMatchClient({});
+// @ts-expect-error: allowSandbox is a boolean.
+new FaceMatchClient({ endpoint: 'https://verify.example.com', allowSandbox: 'yes' });

@@ -1,6 +1,8 @@
 //! Our proxy's answers: the vendor's envelope with `match` a boolean, `score` a number and, on
-//! failures, `error: { code, retryable }`. The proxy writes them here and the browser client
-//! reads them here, strictly: only this exact form is a verdict or names an error code.
+//! failures, `error: { code, retryable }`; a signed `receipt` on every verdict and definitive
+//! refusal. The proxy writes them here and the browser client reads them here, strictly: only
+//! this exact form is a verdict or names an error code ([`read_envelope`]), and only an answer
+//! to the request that was sent counts ([`read_answer`]).
 
 use super::MatchResult;
 use crate::{json::parse_object, ErrorCode, Lang};
@@ -13,6 +15,8 @@ pub struct Meta<'a> {
     pub transaction_id: &'a str,
     /// Answers of the simulated upstream say `"sandbox": true`.
     pub sandbox: bool,
+    /// The proxy's signed receipt (a compact JWS), on verdicts and definitive refusals.
+    pub receipt: Option<&'a str>,
 }
 
 fn envelope(mut top: Map<String, Value>, meta: &Meta<'_>) -> String {
@@ -22,6 +26,9 @@ fn envelope(mut top: Map<String, Value>, meta: &Meta<'_>) -> String {
     );
     if meta.sandbox {
         top.insert("sandbox".into(), Value::Bool(true));
+    }
+    if let Some(receipt) = meta.receipt {
+        top.insert("receipt".into(), Value::String(receipt.to_owned()));
     }
     Value::Object(top).to_string()
 }
@@ -63,6 +70,14 @@ pub fn error_envelope(code: ErrorCode, message: Option<&str>, meta: &Meta<'_>) -
     envelope(top, meta)
 }
 
+/// A verdict in our envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub result: MatchResult,
+    pub receipt: Option<String>,
+    pub sandbox: bool,
+}
+
 /// An answer that is not a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeFailure {
@@ -72,6 +87,22 @@ pub struct EnvelopeFailure {
     pub ours: bool,
     pub request_id: Option<String>,
     pub transaction_id: Option<String>,
+    /// The receipt of a definitive refusal.
+    pub receipt: Option<String>,
+    pub sandbox: bool,
+}
+
+impl EnvelopeFailure {
+    fn foreign(code: ErrorCode) -> EnvelopeFailure {
+        EnvelopeFailure {
+            code,
+            ours: false,
+            request_id: None,
+            transaction_id: None,
+            receipt: None,
+            sandbox: false,
+        }
+    }
 }
 
 /// The code for an answer that is not our envelope (a platform or gateway error page).
@@ -94,7 +125,21 @@ fn read_meta(v: &Map<String, Value>) -> Option<(String, String)> {
     Some((string(m.get("requestId"))?, string(m.get("transactionId"))?))
 }
 
-fn read_success(http_status: u16, v: &Map<String, Value>) -> Option<MatchResult> {
+/// `receipt` (absent, or a string) and `sandbox` (absent, or `true`).
+fn read_extras(v: &Map<String, Value>) -> Option<(Option<String>, bool)> {
+    let receipt = match v.get("receipt") {
+        None => None,
+        Some(r) => Some(r.as_str()?.to_owned()),
+    };
+    let sandbox = match v.get("sandbox") {
+        None => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return None,
+    };
+    Some((receipt, sandbox))
+}
+
+fn read_success(http_status: u16, v: &Map<String, Value>) -> Option<Verdict> {
     if http_status != 200 || v.get("statusCode")?.as_u64()? != 200 {
         return None;
     }
@@ -114,13 +159,18 @@ fn read_success(http_status: u16, v: &Map<String, Value>) -> Option<MatchResult>
         Some(u) => Some(u.as_str()?.to_owned()),
     };
     let (request_id, transaction_id) = read_meta(v)?;
-    Some(MatchResult {
-        is_match,
-        score,
-        message,
-        request_id: Some(request_id),
-        transaction_id: Some(transaction_id),
-        s3_url,
+    let (receipt, sandbox) = read_extras(v)?;
+    Some(Verdict {
+        result: MatchResult {
+            is_match,
+            score,
+            message,
+            request_id: Some(request_id),
+            transaction_id: Some(transaction_id),
+            s3_url,
+        },
+        receipt,
+        sandbox,
     })
 }
 
@@ -133,24 +183,22 @@ fn read_failure(http_status: u16, v: &Map<String, Value>) -> Option<EnvelopeFail
     let code = ErrorCode::from_code(error.get("code")?.as_str()?)?;
     error.get("retryable")?.as_bool()?;
     let (request_id, transaction_id) = read_meta(v)?;
+    let (receipt, sandbox) = read_extras(v)?;
     Some(EnvelopeFailure {
         code,
         ours: true,
         request_id: Some(request_id),
         transaction_id: Some(transaction_id),
+        receipt,
+        sandbox,
     })
 }
 
 /// Reads an answer of our proxy. Only the exact envelope is a verdict or names its code
 /// (other fields are allowed, so that later proxies can add some); anything else, including a
 /// verdict in the vendor's looser forms, is a foreign answer read by its status alone.
-pub fn read_envelope(http_status: u16, body: &[u8]) -> Result<MatchResult, EnvelopeFailure> {
-    let foreign = EnvelopeFailure {
-        code: foreign_code(http_status),
-        ours: false,
-        request_id: None,
-        transaction_id: None,
-    };
+pub fn read_envelope(http_status: u16, body: &[u8]) -> Result<Verdict, EnvelopeFailure> {
+    let foreign = EnvelopeFailure::foreign(foreign_code(http_status));
     let Some(v) = parse_object(body) else {
         return Err(foreign);
     };
@@ -161,6 +209,67 @@ pub fn read_envelope(http_status: u16, body: &[u8]) -> Result<MatchResult, Envel
     }
 }
 
+/// The largest answer the browser client reads: ours are under 2 KiB.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// What the client sent, and what it accepts back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expected<'a> {
+    /// The `transactionId` the request carried: the answer must echo it.
+    pub transaction_id: Option<&'a str>,
+    /// Whether answers from the proxy's sandbox (simulated, `"sandbox": true`) are accepted.
+    pub allow_sandbox: bool,
+    /// The body was longer than [`MAX_ANSWER_BYTES`], so it was not read.
+    pub too_large: bool,
+}
+
+/// Reads an answer to a request the browser client sent, as [`read_envelope`] and then: an
+/// answer that is too large, echoes another `transactionId` or is a verdict without a
+/// receipt is not one of ours (`UPSTREAM_ERROR`: not an answer to this request); an answer of
+/// the sandbox is `SANDBOX_NOT_ALLOWED` unless sandbox answers are allowed.
+pub fn read_answer(
+    http_status: u16,
+    body: &[u8],
+    expected: &Expected<'_>,
+) -> Result<Verdict, EnvelopeFailure> {
+    if expected.too_large {
+        return Err(EnvelopeFailure::foreign(foreign_code(http_status)));
+    }
+    let answer = read_envelope(http_status, body);
+    let (transaction_id, sandbox, ours) = match &answer {
+        Ok(v) => (v.result.transaction_id.as_deref(), v.sandbox, true),
+        Err(f) => (f.transaction_id.as_deref(), f.sandbox, f.ours),
+    };
+    if !ours {
+        return answer;
+    }
+    let not_ours = || Err(EnvelopeFailure::foreign(ErrorCode::UpstreamError));
+    if expected
+        .transaction_id
+        .is_some_and(|t| Some(t) != transaction_id)
+    {
+        return not_ours();
+    }
+    if matches!(&answer, Ok(v) if v.receipt.is_none()) {
+        return not_ours();
+    }
+    if sandbox && !expected.allow_sandbox {
+        let (request_id, transaction_id) = match answer {
+            Ok(v) => (v.result.request_id, v.result.transaction_id),
+            Err(f) => (f.request_id, f.transaction_id),
+        };
+        return Err(EnvelopeFailure {
+            code: ErrorCode::SandboxNotAllowed,
+            ours: true,
+            request_id,
+            transaction_id,
+            receipt: None,
+            sandbox: true,
+        });
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +278,7 @@ mod tests {
         request_id: "req-9",
         transaction_id: "txn-9",
         sandbox: false,
+        receipt: Some("h.c.s"),
     };
 
     fn result() -> MatchResult {
@@ -194,24 +304,41 @@ mod tests {
         );
         assert!(!hidden.contains("s3") && hidden.contains(r#""sandbox":true"#));
         let back = read_envelope(200, hidden.as_bytes()).unwrap();
-        assert_eq!((back.is_match, back.score, back.s3_url), (true, 87.5, None));
-        assert_eq!(back.request_id.as_deref(), Some("req-9"));
+        assert_eq!(
+            (back.result.is_match, back.result.score, back.result.s3_url),
+            (true, 87.5, None)
+        );
+        assert_eq!(
+            (back.receipt.as_deref(), back.sandbox),
+            (Some("h.c.s"), true)
+        );
+        assert_eq!(back.result.request_id.as_deref(), Some("req-9"));
         let shown = success_envelope(&result(), &META, true);
         assert_eq!(
             read_envelope(200, shown.as_bytes())
                 .unwrap()
+                .result
                 .s3_url
                 .as_deref(),
             Some("https://s3.example/selfie.jpg")
         );
+        let bare = Meta {
+            receipt: None,
+            ..META
+        };
         for &code in ErrorCode::ALL.iter().filter(|c| c.http_status() >= 400) {
-            let body = error_envelope(code, None, &META);
+            let body = error_envelope(code, None, &bare);
+            assert!(!body.contains("receipt"));
             let err = read_envelope(code.http_status(), body.as_bytes()).unwrap_err();
             assert_eq!((err.code, err.ours), (code, true), "{body}");
             assert_eq!(err.transaction_id.as_deref(), Some("txn-9"));
+            assert_eq!((err.receipt, err.sandbox), (None, false));
         }
         let precise = error_envelope(ErrorCode::NikLength, Some("found 3"), &META);
         assert!(precise.contains(r#""message":"found 3""#));
+        let refused = error_envelope(ErrorCode::FaceNotDetected, None, &META);
+        let err = read_envelope(422, refused.as_bytes()).unwrap_err();
+        assert_eq!(err.receipt.as_deref(), Some("h.c.s"));
     }
 
     #[test]
@@ -224,6 +351,9 @@ mod tests {
             (200, format!(r#"{{"status":"success","statusCode":200,"result":{{"details":{{"match":true}}}},{meta}}}"#)),
             (200, format!(r#"{{"status":"success","statusCode":200,"result":{{"details":{{"match":true,"match":false,"score":1}}}},{meta}}}"#)),
             (200, r#"{"status":"success","statusCode":200,"result":{"details":{"match":true,"score":1}}}"#.to_string()),
+            // A receipt that is not a string, a sandbox flag that is not `true`.
+            (200, format!(r#"{{"status":"success","statusCode":200,"result":{{"details":{{"match":true,"score":1}}}},{meta},"receipt":7}}"#)),
+            (200, format!(r#"{{"status":"success","statusCode":200,"result":{{"details":{{"match":true,"score":1}}}},{meta},"sandbox":false}}"#)),
             (502, format!(r#"{{"status":"failure","statusCode":502,"message":"x","error":{{"code":"NOT_A_CODE","retryable":true}},{meta}}}"#)),
             (401, format!(r#"{{"status":"failure","statusCode":500,"message":"x","error":{{"code":"UPSTREAM_ERROR","retryable":true}},{meta}}}"#)),
             (429, r#"{"message":"Too Many Requests"}"#.to_string()),
@@ -243,5 +373,89 @@ mod tests {
         assert_eq!(foreign_code(404), ErrorCode::BadRequest);
         assert_eq!(foreign_code(500), ErrorCode::UpstreamError);
         assert_eq!(foreign_code(200), ErrorCode::UpstreamError);
+    }
+
+    #[test]
+    fn only_an_answer_to_this_request_counts() {
+        let live = success_envelope(&result(), &META, false);
+        let sandbox_meta = Meta {
+            sandbox: true,
+            ..META
+        };
+        let sandbox = success_envelope(&result(), &sandbox_meta, false);
+        let unsigned = success_envelope(
+            &result(),
+            &Meta {
+                receipt: None,
+                ..META
+            },
+            false,
+        );
+        let refused = error_envelope(ErrorCode::FaceNotDetected, None, &sandbox_meta);
+        let sent = |t| Expected {
+            transaction_id: t,
+            ..Expected::default()
+        };
+        let read = |status, body: &str, e: Expected<'_>| {
+            read_answer(status, body.as_bytes(), &e).map_err(|f| (f.code, f.ours))
+        };
+        assert!(read(200, &live, sent(Some("txn-9"))).is_ok());
+        assert!(read(200, &live, sent(None)).is_ok());
+        let cases = [
+            // Another request's answer.
+            (
+                200,
+                &live,
+                sent(Some("txn-1")),
+                (ErrorCode::UpstreamError, false),
+            ),
+            // A verdict nobody vouches for.
+            (
+                200,
+                &unsigned,
+                sent(None),
+                (ErrorCode::UpstreamError, false),
+            ),
+            // Simulated answers, verdict or not, unless allowed.
+            (
+                200,
+                &sandbox,
+                sent(None),
+                (ErrorCode::SandboxNotAllowed, true),
+            ),
+            (
+                422,
+                &refused,
+                sent(Some("txn-9")),
+                (ErrorCode::SandboxNotAllowed, true),
+            ),
+            (
+                200,
+                &live,
+                Expected {
+                    too_large: true,
+                    ..sent(None)
+                },
+                (ErrorCode::UpstreamError, false),
+            ),
+        ];
+        for (status, body, expected, want) in cases {
+            assert_eq!(read(status, body, expected).unwrap_err(), want, "{body}");
+        }
+        let allowed = Expected {
+            allow_sandbox: true,
+            ..sent(Some("txn-9"))
+        };
+        assert!(read(200, &sandbox, allowed).is_ok_and(|v| v.sandbox));
+        let f = read_answer(422, refused.as_bytes(), &allowed).unwrap_err();
+        assert_eq!(
+            (f.code, f.receipt.as_deref(), f.sandbox),
+            (ErrorCode::FaceNotDetected, Some("h.c.s"), true)
+        );
+        // A foreign answer is read by its status, whatever was sent.
+        assert_eq!(
+            read(401, "<html>", sent(Some("x"))).unwrap_err(),
+            (ErrorCode::Unauthorized, false)
+        );
     }
 }

@@ -12,10 +12,70 @@ pub mod envelope;
 pub mod request;
 pub mod upstream;
 
+#[cfg(test)]
+mod tests {
+    use super::acceptable_base_url;
+
+    #[test]
+    fn base_urls() {
+        let cases = [
+            (
+                "https://ind-thomas.hyperverge.co/",
+                Some("https://ind-thomas.hyperverge.co"),
+            ),
+            ("http://127.0.0.1:8123", Some("http://127.0.0.1:8123")),
+            ("http://127.1.2.3", Some("http://127.1.2.3")),
+            ("http://localhost:1/x", Some("http://localhost:1/x")),
+            ("http://[::1]:8787", Some("http://[::1]:8787")),
+            ("http://[::1]", Some("http://[::1]")),
+            ("http://example.com", None),
+            ("http://127.0.0.1.evil.com", None),
+            ("http://127.0.0.1.evil.com:80", None),
+            ("http://127.0.0.300", None),
+            ("http://localhost.evil.com", None),
+            ("http://user@127.0.0.1", None),
+            ("https://user@host", None),
+            ("ftp://x", None),
+            ("https://", None),
+            ("http://", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(acceptable_base_url(url).as_deref(), want, "{url}");
+        }
+    }
+}
+
 /// The path of the upstream endpoint, which the proxy serves too.
 pub const VERIFY_PATH: &str = "/v1/dukcapilWithFacematch";
 /// The default upstream base URL ("API URL" in the doc; its curl example has a typo).
 pub const DEFAULT_BASE_URL: &str = "https://ind-thomas.hyperverge.co";
+
+/// A base URL the proxy may call (`HV_BASE_URL`, the siteverify URL) or the browser client
+/// may send a NIK and a selfie to: `https://` anywhere, `http://` only to loopback (local
+/// development and the tests' doubles), never with credentials in it. Returned without a
+/// trailing slash.
+pub fn acceptable_base_url(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let host_of = |rest: &'_ str| -> Option<String> {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        (!host.is_empty() && !host.contains('@')).then(|| host.to_string())
+    };
+    if let Some(rest) = url.strip_prefix("https://") {
+        return host_of(rest).map(|_| url.to_string());
+    }
+    let host = host_of(url.strip_prefix("http://")?)?;
+    let name = match host.rsplit_once(':') {
+        // `[::1]:8787`, `127.0.0.1:8787`; a bare `[::1]` has its colons inside the brackets.
+        Some((h, port)) if !port.contains(']') => h,
+        _ => host.as_str(),
+    };
+    let loopback = name == "localhost"
+        || name == "[::1]"
+        || name.strip_prefix("127.").is_some_and(|rest| {
+            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
+        });
+    loopback.then(|| url.to_string())
+}
 
 /// A face-match verdict.
 #[derive(Debug, Clone, PartialEq)]

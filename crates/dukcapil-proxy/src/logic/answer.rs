@@ -1,7 +1,10 @@
 //! Every answer the proxy gives: status, body in the upstream's envelope, and the headers
 //! that go on all of them.
 
-use crate::logic::{auth::challenge, config::RATE_LIMIT_RETRY_AFTER_S, cors, refusal::Refusal};
+use crate::logic::{
+    auth::challenge, config::RATE_LIMIT_RETRY_AFTER_S, cors, receipt::JWKS_MAX_AGE_S,
+    refusal::Refusal,
+};
 use dukcapil_core::{
     contract::{
         envelope::{error_envelope, success_envelope, Meta},
@@ -72,6 +75,19 @@ pub fn health(ready: bool) -> Answer {
     }
 }
 
+/// `/.well-known/jwks.json`: public, cacheable, readable from any origin.
+pub fn jwks(document: String) -> Answer {
+    Answer {
+        status: 200,
+        headers: vec![
+            ("content-type", "application/jwk-set+json".to_string()),
+            ("cache-control", format!("public, max-age={JWKS_MAX_AGE_S}")),
+            ("access-control-allow-origin", "*".to_string()),
+        ],
+        body: document,
+    }
+}
+
 /// A CORS preflight answer (no body).
 pub fn preflight(check: &cors::OriginCheck) -> Answer {
     Answer {
@@ -81,7 +97,8 @@ pub fn preflight(check: &cors::OriginCheck) -> Answer {
     }
 }
 
-/// Adds the headers every answer carries.
+/// Adds the headers every answer carries (an answer's own `content-type`, `cache-control`
+/// and `access-control-allow-origin` stand).
 pub fn finish(
     mut answer: Answer,
     request_id: &str,
@@ -89,8 +106,17 @@ pub fn finish(
     origin: &cors::OriginCheck,
     server_timing: &str,
 ) -> Answer {
-    let mut h = vec![
-        ("cache-control", "no-store".to_string()),
+    let own = |name: &str| answer.header(name).is_some();
+    let (own_type, own_cache, own_cors) = (
+        own("content-type"),
+        own("cache-control"),
+        own("access-control-allow-origin"),
+    );
+    let mut h = Vec::with_capacity(12);
+    if !own_cache {
+        h.push(("cache-control", "no-store".to_string()));
+    }
+    h.extend([
         ("x-content-type-options", "nosniff".to_string()),
         (
             "content-security-policy",
@@ -99,8 +125,8 @@ pub fn finish(
         ("referrer-policy", "no-referrer".to_string()),
         ("vary", "Origin".to_string()),
         ("x-request-id", request_id.to_string()),
-    ];
-    if !answer.body.is_empty() {
+    ]);
+    if !answer.body.is_empty() && !own_type {
         h.push((
             "content-type",
             "application/json; charset=utf-8".to_string(),
@@ -112,7 +138,7 @@ pub fn finish(
     if !server_timing.is_empty() {
         h.push(("server-timing", server_timing.to_string()));
     }
-    if answer.status != 204 {
+    if answer.status != 204 && !own_cors {
         h.extend(cors::answer_headers(origin));
     }
     h.append(&mut answer.headers);
@@ -138,6 +164,7 @@ mod tests {
         request_id: "r",
         transaction_id: "t",
         sandbox: true,
+        receipt: None,
     };
 
     #[test]
@@ -212,5 +239,28 @@ mod tests {
             (None, None)
         );
         assert_eq!(health(true).body, r#"{"status":"ok","ready":true}"#);
+    }
+
+    #[test]
+    fn the_jwks_is_public_and_cacheable() {
+        let a = finish(
+            jwks(r#"{"keys":[]}"#.into()),
+            "rid",
+            None,
+            &OriginCheck::Allowed("https://a.id".into()),
+            "total;dur=1.0",
+        );
+        let count = |name: &str| a.headers.iter().filter(|(k, _)| *k == name).count();
+        assert_eq!(a.header("cache-control"), Some("public, max-age=300"));
+        assert_eq!(a.header("content-type"), Some("application/jwk-set+json"));
+        assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+        for name in [
+            "cache-control",
+            "content-type",
+            "access-control-allow-origin",
+        ] {
+            assert_eq!(count(name), 1, "{name}");
+        }
+        assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
     }
 }

@@ -2,10 +2,10 @@
 //! the `WWW-Authenticate` challenge.
 
 use crate::logic::{
-    config::Config,
     jwt::{self, Claims},
     refusal::Reason,
 };
+use serde_json::Value;
 
 /// The header carrying a Turnstile token.
 pub const TURNSTILE_HEADER: &str = "cf-turnstile-response";
@@ -15,25 +15,17 @@ pub const MAX_TURNSTILE_TOKEN_LEN: usize = 2048;
 /// How a caller without a bearer token is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
-    /// A valid JWT is required.
+    /// A valid caller token is required.
     Jwt,
-    /// `ALLOW_ANONYMOUS=true`: no token needed, but one that is sent is still verified.
+    /// `ALLOW_ANONYMOUS=true` in the sandbox: no token needed, but one that is sent is still
+    /// verified.
     AnonymousAllowed,
-}
-
-/// The policy, or `None` when nothing could authorise a caller (fail closed).
-pub fn policy(cfg: &Config) -> Option<Policy> {
-    match (&cfg.jwt_secret, cfg.allow_anonymous) {
-        (_, true) => Some(Policy::AnonymousAllowed),
-        (Some(_), false) => Some(Policy::Jwt),
-        (None, false) => None,
-    }
 }
 
 /// Who is calling, decided from the `Authorization` header before anything else is spent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
-    /// A valid token, bound (if it says so) to this transaction.
+    /// A valid caller token, bound to this transaction.
     Token(Claims),
     /// No token, and anonymous calls are allowed.
     Anonymous,
@@ -50,29 +42,63 @@ impl Caller {
             Caller::Rejected(_) => "rejected",
         }
     }
+
+    pub fn claims(&self) -> Option<&Claims> {
+        match self {
+            Caller::Token(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// What a caller token must be, besides well signed and in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRules<'a> {
+    pub secret: Option<&'a str>,
+    /// `TOKEN_AUDIENCE`.
+    pub audience: &'a str,
+    /// `REQUIRE_NIK_BINDING`.
+    pub require_nik: bool,
+}
+
+/// A caller token: HS256 for `aud`, with a `jti` and a `txn` (the backend owns the
+/// transaction), bound to `transaction_id`, and bound to a NIK when that is required (checked
+/// against the body's NIK later, by [`jwt::check_nik`]).
+pub fn caller_token(
+    rules: &TokenRules<'_>,
+    token: &str,
+    transaction_id: &str,
+    now_s: i64,
+) -> Result<Claims, Reason> {
+    // A token, and no secret to check it with.
+    let secret = rules.secret.ok_or(Reason::TokenSignature)?;
+    let claims = jwt::verify_hs256(token, secret.as_bytes(), rules.audience, now_s)?;
+    let present = |c: &Option<String>| c.as_deref().is_some_and(|v| !v.is_empty());
+    if !present(&claims.jti) || !present(&claims.txn) {
+        return Err(Reason::TokenIncomplete);
+    }
+    jwt::check_txn(&claims, transaction_id)?;
+    if rules.require_nik && claims.nik_hmac.is_none() {
+        return Err(Reason::TokenNikUnbound);
+    }
+    Ok(claims)
 }
 
 /// Verifies the caller's token, if any, at `now_s`, for `transaction_id`.
 pub fn identify(
     policy: Policy,
-    secret: Option<&str>,
+    rules: &TokenRules<'_>,
     authorization: Option<&str>,
     transaction_id: &str,
     now_s: i64,
 ) -> Caller {
-    let verify = |secret: &str| {
-        let token = jwt::bearer_token(authorization)?;
-        let claims = jwt::verify_hs256(token, secret.as_bytes(), now_s)?;
-        jwt::check_txn(&claims, transaction_id)?;
-        Ok(claims)
-    };
-    match (policy, secret, authorization) {
-        // Anonymous allowed, but a token that is sent must still be valid.
-        (Policy::AnonymousAllowed, _, None) => Caller::Anonymous,
-        (_, Some(secret), _) => verify(secret).map_or_else(Caller::Rejected, Caller::Token),
-        // A token, and no secret to check it with.
-        (_, None, _) => Caller::Rejected(Reason::TokenSignature),
+    if policy == Policy::AnonymousAllowed && authorization.is_none() {
+        return Caller::Anonymous;
     }
+    // Anonymous allowed or not, a token that is sent must be valid.
+    let verified = jwt::bearer_token(authorization)
+        .and_then(|token| caller_token(rules, token, transaction_id, now_s));
+    verified.map_or_else(Caller::Rejected, Caller::Token)
 }
 
 /// Which rate limiting binding a request spends.
@@ -82,14 +108,19 @@ pub enum Limiter {
     Ip,
     /// `SUBJECT_RATE_LIMITER`, keyed by the token.
     Subject,
+    /// `NIK_RATE_LIMITER`, keyed by the NIK's HMAC: how often one person's face is probed.
+    Nik,
 }
 
 impl Limiter {
+    pub const ALL: [Limiter; 3] = [Limiter::Ip, Limiter::Subject, Limiter::Nik];
+
     /// The binding's name in `wrangler.toml`.
     pub const fn binding(self) -> &'static str {
         match self {
             Limiter::Ip => crate::logic::config::IP_RATE_LIMITER,
             Limiter::Subject => crate::logic::config::SUBJECT_RATE_LIMITER,
+            Limiter::Nik => crate::logic::config::NIK_RATE_LIMITER,
         }
     }
 
@@ -97,6 +128,7 @@ impl Limiter {
         match self {
             Limiter::Ip => Reason::RateLimitedIp,
             Limiter::Subject => Reason::RateLimitedSubject,
+            Limiter::Nik => Reason::RateLimitedNik,
         }
     }
 }
@@ -118,19 +150,27 @@ pub fn budget(caller: &Caller, client_ip: Option<&str>) -> (Limiter, String) {
 }
 
 /// The token's subject: `sub` (hashed, it may be an e-mail), else the NIK it is bound to,
-/// else the token itself (by its lifetime and transaction), so each budget is one person's.
+/// else the token itself (its `jti`), so each budget is one person's.
 pub fn subject_key(claims: &Claims) -> String {
     if let Some(sub) = &claims.sub {
         return format!("sub:{}", jwt::sha256_hex(sub));
     }
-    if let Some(nik) = &claims.nik_sha256 {
-        return format!("nik:{}", nik.to_ascii_lowercase());
+    if let Some(nik) = &claims.nik_hmac {
+        return format!("nik:{nik}");
     }
-    let txn = claims.txn.as_deref().unwrap_or("");
     format!(
         "tok:{}",
-        jwt::sha256_hex(&format!("{}:{}:{txn}", claims.iat, claims.exp))
+        jwt::sha256_hex(claims.jti.as_deref().unwrap_or(""))
     )
+}
+
+/// The per-NIK budget's key: the NIK's HMAC (what the token binds), or without a secret (an
+/// anonymous sandbox) its plain SHA-256: never the NIK itself.
+pub fn nik_key(nik_hmac: Option<&str>, normalized_nik: &str) -> String {
+    match nik_hmac {
+        Some(h) => format!("nik:{h}"),
+        None => format!("nik-sha256:{}", jwt::sha256_hex(normalized_nik)),
+    }
 }
 
 /// `WWW-Authenticate` for a 401 (RFC 6750).
@@ -188,52 +228,80 @@ pub fn siteverify_body(
     body
 }
 
-/// Whether siteverify said `success: true` (anything unreadable is a failure).
-pub fn siteverify_success(body: &[u8]) -> bool {
-    dukcapil_core::json::parse_object(body)
-        .is_some_and(|o| o.get("success") == Some(&serde_json::Value::Bool(true)))
+/// Siteverify's answer: `success: true` (anything unreadable is a failure), issued on one of
+/// `hostname_ok`'s hosts, and for `action` when one is set.
+pub fn siteverify_verdict(
+    body: &[u8],
+    hostname_ok: impl Fn(&str) -> bool,
+    action: Option<&str>,
+) -> Result<(), Reason> {
+    let answer = dukcapil_core::json::parse_object(body).ok_or(Reason::TurnstileRejected)?;
+    if answer.get("success") != Some(&Value::Bool(true)) {
+        return Err(Reason::TurnstileRejected);
+    }
+    let field = |name| answer.get(name).and_then(Value::as_str);
+    if !field("hostname").is_some_and(&hostname_ok) {
+        return Err(Reason::TurnstileHostname);
+    }
+    match action {
+        Some(want) if field("action") != Some(want) => Err(Reason::TurnstileAction),
+        _ => Ok(()),
+    }
+}
+
+/// The host of an origin or URL (`https://kyc.example.co.id:8443/x` → `kyc.example.co.id`),
+/// as siteverify's `hostname` names it.
+pub fn host_of(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    match authority.strip_prefix('[') {
+        // An IPv6 literal: `[::1]:8787` → `::1`.
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::config::tests::cfg;
+    use crate::logic::config::tests::SECRET;
 
-    #[test]
-    fn policies() {
-        assert_eq!(policy(&cfg(&[])), None);
-        assert_eq!(
-            policy(&cfg(&[("PROXY_JWT_SECRET", "s")])),
-            Some(Policy::Jwt)
-        );
-        assert_eq!(
-            policy(&cfg(&[("ALLOW_ANONYMOUS", "true")])),
-            Some(Policy::AnonymousAllowed)
-        );
-        assert_eq!(
-            policy(&cfg(&[
-                ("ALLOW_ANONYMOUS", "True"),
-                ("PROXY_JWT_SECRET", "s")
-            ])),
-            Some(Policy::Jwt)
-        );
+    const NOW: i64 = 1_800_000_000;
+    const AUD: &str = "dukcapil-facematch";
+    const NIK: &str = "3273010101900001";
+
+    fn rules(secret: Option<&str>, require_nik: bool) -> TokenRules<'_> {
+        TokenRules {
+            secret,
+            audience: AUD,
+            require_nik,
+        }
+    }
+
+    fn claims(sub: Option<&str>, nik_hmac: Option<&str>, jti: &str) -> Claims {
+        Claims {
+            iss: None,
+            sub: sub.map(Into::into),
+            jti: Some(jti.into()),
+            txn: Some("t".into()),
+            nik_hmac: nik_hmac.map(Into::into),
+            scope: None,
+            exp: 60,
+            iat: 0,
+        }
     }
 
     #[test]
     fn budgets_keep_token_holders_off_the_ip_budget() {
-        let claims = |sub: Option<&str>, nik: Option<&str>| Claims {
-            sub: sub.map(Into::into),
-            nik_sha256: nik.map(Into::into),
-            txn: None,
-            exp: 60,
-            iat: 0,
-        };
-        let token = Caller::Token(claims(Some("alice"), Some("AB")));
+        let token = Caller::Token(claims(Some("alice"), Some("AB"), "j"));
         let (limiter, key) = budget(&token, Some("203.0.113.9"));
         assert_eq!(limiter, Limiter::Subject);
         assert_eq!(key, format!("sub:{}", jwt::sha256_hex("alice")));
-        assert_eq!(subject_key(&claims(None, Some("AB"))), "nik:ab".to_string());
-        assert!(subject_key(&claims(None, None)).starts_with("tok:"));
+        assert_eq!(subject_key(&claims(None, Some("AB"), "j")), "nik:AB");
+        assert_eq!(
+            subject_key(&claims(None, None, "j")),
+            format!("tok:{}", jwt::sha256_hex("j"))
+        );
         for caller in [Caller::Anonymous, Caller::Rejected(Reason::TokenExpired)] {
             assert_eq!(
                 budget(&caller, Some("203.0.113.9")),
@@ -241,57 +309,128 @@ mod tests {
             );
         }
         assert_eq!(budget(&Caller::Anonymous, None).1, "ip:unknown");
+        assert_eq!(nik_key(Some("h"), NIK), "nik:h");
+        assert!(!nik_key(None, NIK).contains(NIK));
+        let bindings: Vec<_> = Limiter::ALL.iter().map(|l| l.binding()).collect();
+        assert_eq!(
+            bindings,
+            [
+                "IP_RATE_LIMITER",
+                "SUBJECT_RATE_LIMITER",
+                "NIK_RATE_LIMITER"
+            ]
+        );
+    }
+
+    fn sign(extra: &str) -> String {
+        let c = format!(r#"{{"aud":"{AUD}","iat":{NOW},"exp":{}{extra}}}"#, NOW + 60);
+        format!("Bearer {}", jwt::sign_hs256(&c, SECRET.as_bytes()))
     }
 
     #[test]
-    fn identification() {
-        let now = 1_800_000_000;
-        let token = jwt::sign_hs256(
-            &format!(r#"{{"iat":{now},"exp":{},"txn":"t-1"}}"#, now + 60),
-            b"k",
-        );
-        let bearer = format!("Bearer {token}");
-        let id = |policy, secret, auth, txn| identify(policy, secret, auth, txn, now);
+    fn caller_tokens_carry_jti_txn_and_the_nik_binding() {
+        let hmac = jwt::nik_hmac(SECRET.as_bytes(), NIK);
+        let full = sign(&format!(r#","jti":"j","txn":"t-1","nik_hmac":"{hmac}""#));
+        let id = |policy, rules: &TokenRules<'_>, auth: Option<&str>, txn| {
+            identify(policy, rules, auth, txn, NOW)
+        };
+        let strict = rules(Some(SECRET), true);
         assert!(matches!(
-            id(Policy::Jwt, Some("k"), Some(&bearer), "t-1"),
+            id(Policy::Jwt, &strict, Some(&full), "t-1"),
             Caller::Token(_)
         ));
+        let unbound = sign(r#","jti":"j","txn":"t-1""#);
         let cases = [
-            (Policy::Jwt, Some("k"), None, "t-1", Reason::TokenMissing),
+            (Policy::Jwt, strict, None, "t-1", Reason::TokenMissing),
             (
                 Policy::Jwt,
-                Some("x"),
-                Some(bearer.as_str()),
+                rules(Some("x"), true),
+                Some(full.as_str()),
                 "t-1",
                 Reason::TokenSignature,
             ),
             (
                 Policy::Jwt,
-                Some("k"),
-                Some(bearer.as_str()),
+                strict,
+                Some(full.as_str()),
                 "t-2",
                 Reason::TokenTxnMismatch,
             ),
             (
+                Policy::Jwt,
+                strict,
+                Some(unbound.as_str()),
+                "t-1",
+                Reason::TokenNikUnbound,
+            ),
+            (
+                Policy::Jwt,
+                strict,
+                Some(&sign(&format!(r#","txn":"t-1","nik_hmac":"{hmac}""#))),
+                "t-1",
+                Reason::TokenIncomplete,
+            ),
+            (
+                Policy::Jwt,
+                strict,
+                Some(&sign(&format!(r#","jti":"j","nik_hmac":"{hmac}""#))),
+                "t-1",
+                Reason::TokenIncomplete,
+            ),
+            (
+                Policy::Jwt,
+                strict,
+                Some(&sign(&format!(
+                    r#","jti":"","txn":"t-1","nik_hmac":"{hmac}""#
+                ))),
+                "t-1",
+                Reason::TokenIncomplete,
+            ),
+            // 0.1's binding is not read.
+            (
+                Policy::Jwt,
+                strict,
+                Some(&sign(&format!(
+                    r#","jti":"j","txn":"t-1","nik_sha256":"{}""#,
+                    jwt::sha256_hex(NIK)
+                ))),
+                "t-1",
+                Reason::TokenNikUnbound,
+            ),
+            (
                 Policy::AnonymousAllowed,
-                Some("x"),
-                Some(bearer.as_str()),
+                rules(Some("x"), true),
+                Some(full.as_str()),
                 "t-1",
                 Reason::TokenSignature,
             ),
             (
                 Policy::AnonymousAllowed,
-                None,
-                Some(bearer.as_str()),
+                rules(None, true),
+                Some(full.as_str()),
                 "t-1",
                 Reason::TokenSignature,
             ),
         ];
-        for (policy, secret, auth, txn, want) in cases {
-            assert_eq!(id(policy, secret, auth, txn), Caller::Rejected(want));
+        for (policy, rules, auth, txn, want) in cases {
+            assert_eq!(
+                id(policy, &rules, auth, txn),
+                Caller::Rejected(want),
+                "{auth:?}"
+            );
         }
+        // With the binding switched off, an unbound token passes (a bound one is still checked).
+        assert!(matches!(
+            id(
+                Policy::Jwt,
+                &rules(Some(SECRET), false),
+                Some(&unbound),
+                "t-1"
+            ),
+            Caller::Token(_)
+        ));
         assert_eq!(
-            id(Policy::AnonymousAllowed, None, None, "t"),
+            id(Policy::AnonymousAllowed, &rules(None, true), None, "t"),
             Caller::Anonymous
         );
     }
@@ -306,22 +445,51 @@ mod tests {
             siteverify_body("s", "t", None, "r"),
             "secret=s&response=t&idempotency_key=r"
         );
-        assert!(siteverify_success(br#"{"success":true,"error-codes":[]}"#));
+        let ours = |h: &str| h == "kyc.example.co.id";
+        let ok =
+            br#"{"success":true,"error-codes":[],"hostname":"kyc.example.co.id","action":"kyc"}"#;
+        assert_eq!(siteverify_verdict(ok, ours, None), Ok(()));
+        assert_eq!(siteverify_verdict(ok, ours, Some("kyc")), Ok(()));
+        assert_eq!(
+            siteverify_verdict(ok, ours, Some("login")),
+            Err(Reason::TurnstileAction)
+        );
+        assert_eq!(
+            siteverify_verdict(ok, |_| false, None),
+            Err(Reason::TurnstileHostname)
+        );
+        let no_host = br#"{"success":true}"#;
+        assert_eq!(
+            siteverify_verdict(no_host, |_| true, None),
+            Err(Reason::TurnstileHostname)
+        );
         for b in [
-            &br#"{"success":false}"#[..],
+            &br#"{"success":false,"hostname":"kyc.example.co.id"}"#[..],
             b"",
             b"{}",
-            br#"{"success":"true"}"#,
-            br#"{"success":true,"success":false}"#,
+            br#"{"success":"true","hostname":"kyc.example.co.id"}"#,
+            br#"{"success":true,"success":false,"hostname":"kyc.example.co.id"}"#,
             b"<html>",
         ] {
-            assert!(!siteverify_success(b));
+            assert_eq!(
+                siteverify_verdict(b, ours, None),
+                Err(Reason::TurnstileRejected)
+            );
+        }
+        for (origin, host) in [
+            ("https://kyc.example.co.id", "kyc.example.co.id"),
+            ("http://127.0.0.1:8787", "127.0.0.1"),
+            ("https://a.id:8443/x?y", "a.id"),
+            ("http://[::1]:8787", "::1"),
+        ] {
+            assert_eq!(host_of(origin), host);
         }
         assert_eq!(turnstile_token(Some(" abc ")), Some("abc"));
         assert_eq!(turnstile_token(Some("a b")), None);
         assert_eq!(turnstile_token(Some("")), None);
         assert_eq!(turnstile_token(Some(&"a".repeat(2049))), None);
         assert!(challenge(Reason::TokenExpired).contains("invalid_token"));
+        assert!(challenge(Reason::TokenAudience).contains("invalid_token"));
         assert!(!challenge(Reason::TokenMissing).contains("error="));
         assert!(!challenge(Reason::TurnstileRejected).contains("error="));
     }

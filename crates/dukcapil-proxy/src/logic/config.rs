@@ -1,10 +1,12 @@
 //! Configuration read from Worker vars and secrets, with safe defaults and fail-closed checks.
 
 use crate::logic::{
-    auth::{policy, Policy},
+    auth::Policy,
+    receipt::{read_previous_key, read_signing_key, EcPublic, SigningKey},
     refusal::Reason,
 };
 
+pub use dukcapil_core::contract::acceptable_base_url;
 /// Where answers come from when no `HV_BASE_URL` is set.
 pub use dukcapil_core::contract::DEFAULT_BASE_URL as DEFAULT_HV_BASE_URL;
 /// Cloudflare's Turnstile siteverify endpoint.
@@ -13,12 +15,22 @@ pub const DEFAULT_TURNSTILE_VERIFY_URL: &str =
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u32 = 15_000;
 pub const MIN_UPSTREAM_TIMEOUT_MS: u32 = 100;
 pub const MAX_UPSTREAM_TIMEOUT_MS: u32 = 60_000;
-/// Shorter `PROXY_JWT_SECRET`s work but log a warning.
+/// A shorter `PROXY_JWT_SECRET` is refused (`500 PROXY_MISCONFIGURED`): an HS256 key shorter
+/// than the hash output can be brute-forced offline from one token.
 pub const MIN_JWT_SECRET_LEN: usize = 32;
+/// The `aud` caller tokens must name, unless `TOKEN_AUDIENCE` says otherwise. Also the
+/// receipts' `iss` unless `RECEIPT_ISSUER` says otherwise.
+pub const DEFAULT_TOKEN_AUDIENCE: &str = "dukcapil-facematch";
+pub const DEFAULT_RECEIPT_TTL_S: u32 = 900;
+pub const MIN_RECEIPT_TTL_S: u32 = 60;
+/// A day: long enough for a backend that completes asynchronously, short enough that a
+/// receipt is no standing credential.
+pub const MAX_RECEIPT_TTL_S: u32 = 86_400;
 
 /// Names of the rate limiting bindings in `wrangler.toml`.
 pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
 pub const SUBJECT_RATE_LIMITER: &str = "SUBJECT_RATE_LIMITER";
+pub const NIK_RATE_LIMITER: &str = "NIK_RATE_LIMITER";
 /// `Retry-After` on 429: the `period` of the `[[ratelimits]]` bindings.
 pub const RATE_LIMIT_RETRY_AFTER_S: u32 = 60;
 
@@ -33,9 +45,33 @@ pub const VARIABLES: &[&str] = &[
     "SANDBOX",
     "ALLOW_ANONYMOUS",
     "PROXY_JWT_SECRET",
+    "TOKEN_AUDIENCE",
+    "REQUIRE_NIK_BINDING",
+    "RECEIPT_SIGNING_KEY",
+    "RECEIPT_SIGNING_KEY_PREVIOUS",
+    "RECEIPT_ISSUER",
+    "RECEIPT_TTL_SECONDS",
     "TURNSTILE_SECRET",
     "TURNSTILE_VERIFY_URL",
+    "TURNSTILE_ACTION",
 ];
+
+/// The receipt keys as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptKeys {
+    /// `None`: no `RECEIPT_SIGNING_KEY` (the sandbox then signs with a key of its own).
+    pub current: Option<SigningKey>,
+    pub previous: Option<EcPublic>,
+}
+
+/// Where the key that signs receipts comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource<'a> {
+    Configured(&'a SigningKey),
+    /// The sandbox without `RECEIPT_SIGNING_KEY`: a key made by the isolate, which lives as
+    /// long as the isolate does (published in its JWKS all the same).
+    Ephemeral,
+}
 
 /// The proxy's settings. `Debug` is hand-written so secrets never reach a log.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,8 +86,15 @@ pub struct Config {
     pub sandbox: bool,
     pub allow_anonymous: bool,
     pub jwt_secret: Option<String>,
+    pub token_audience: String,
+    pub require_nik_binding: bool,
+    /// The signing keys, or why they are unusable.
+    pub receipt_keys: Result<ReceiptKeys, Reason>,
+    pub receipt_issuer: String,
+    pub receipt_ttl_s: u32,
     pub turnstile_secret: Option<String>,
     pub turnstile_verify_url: Option<String>,
+    pub turnstile_action: Option<String>,
     /// Stable names of configuration problems worth a log line (never values).
     pub warnings: Vec<&'static str>,
 }
@@ -69,6 +112,9 @@ impl core::fmt::Debug for Config {
             .field("sandbox", &self.sandbox)
             .field("allow_anonymous", &self.allow_anonymous)
             .field("jwt", &self.jwt_secret.is_some())
+            .field("token_audience", &self.token_audience)
+            .field("require_nik_binding", &self.require_nik_binding)
+            .field("receipt_keys", &self.receipt_keys)
             .field("turnstile", &self.turnstile_secret.is_some())
             .finish_non_exhaustive()
     }
@@ -96,23 +142,42 @@ fn non_blank(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
-/// `https://` anywhere; `http://` only to loopback (the contract double in tests).
-pub fn acceptable_base_url(url: &str) -> Option<String> {
-    let url = url.trim().trim_end_matches('/');
-    let host_ok = |rest: &str| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !host.contains('@')
+/// A whole number clamped to `(min, default, max)`; the default, with `warning`, when unreadable.
+fn clamped(
+    value: Option<String>,
+    (min, default, max): (u32, u32, u32),
+    warning: &'static str,
+    warnings: &mut Vec<&'static str>,
+) -> u32 {
+    match value.map(|v| v.trim().parse::<u32>()) {
+        None => default,
+        Some(Ok(n)) => n.clamp(min, max),
+        Some(Err(_)) => {
+            warnings.push(warning);
+            default
+        }
+    }
+}
+
+/// Switches that are on unless the var is exactly `false`, so a typo never turns one off.
+fn flag_unless_false(value: Option<&str>) -> bool {
+    value != Some("false")
+}
+
+/// `RECEIPT_SIGNING_KEY` and `RECEIPT_SIGNING_KEY_PREVIOUS`.
+fn read_receipt_keys(
+    current: Option<String>,
+    previous: Option<String>,
+) -> Result<ReceiptKeys, Reason> {
+    let current = match current {
+        None => None,
+        Some(text) => Some(read_signing_key(&text).ok_or(Reason::ReceiptKeyInvalid)?),
     };
-    if let Some(rest) = url.strip_prefix("https://") {
-        return host_ok(rest).then(|| url.to_string());
-    }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        let loopback = matches!(name, "127.0.0.1" | "localhost" | "[::1]");
-        return (loopback && host_ok(rest)).then(|| url.to_string());
-    }
-    None
+    let previous = match previous {
+        None => None,
+        Some(text) => Some(read_previous_key(&text).ok_or(Reason::ReceiptKeyInvalid)?),
+    };
+    Ok(ReceiptKeys { current, previous })
 }
 
 impl Config {
@@ -122,9 +187,6 @@ impl Config {
         let sandbox = flag(get("SANDBOX").as_deref());
         let hv_app_id = non_blank(get("HV_APP_ID"));
         let hv_app_key = non_blank(get("HV_APP_KEY"));
-        if sandbox && (hv_app_id.is_some() || hv_app_key.is_some()) {
-            warnings.push("sandbox_with_live_credentials");
-        }
         let hv_base_url = match non_blank(get("HV_BASE_URL")) {
             None => Some(DEFAULT_HV_BASE_URL.to_string()),
             Some(url) => {
@@ -135,16 +197,16 @@ impl Config {
                 ok
             }
         };
-        let upstream_timeout_ms = match get("UPSTREAM_TIMEOUT_MS") {
-            None => DEFAULT_UPSTREAM_TIMEOUT_MS,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(ms) => ms.clamp(MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
-                Err(_) => {
-                    warnings.push("upstream_timeout_ms_invalid");
-                    DEFAULT_UPSTREAM_TIMEOUT_MS
-                }
-            },
-        };
+        let upstream_timeout_ms = clamped(
+            get("UPSTREAM_TIMEOUT_MS"),
+            (
+                MIN_UPSTREAM_TIMEOUT_MS,
+                DEFAULT_UPSTREAM_TIMEOUT_MS,
+                MAX_UPSTREAM_TIMEOUT_MS,
+            ),
+            "upstream_timeout_ms_invalid",
+            &mut warnings,
+        );
         let allowed_origins = get("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -167,12 +229,28 @@ impl Config {
             }
         };
         let jwt_secret = non_blank(get("PROXY_JWT_SECRET"));
-        // HS256 keys shorter than the hash output are brute-forceable offline from one token.
-        if jwt_secret
-            .as_ref()
-            .is_some_and(|s| s.len() < MIN_JWT_SECRET_LEN)
-        {
-            warnings.push("jwt_secret_short");
+        let require_nik_binding = flag_unless_false(get("REQUIRE_NIK_BINDING").as_deref());
+        if !require_nik_binding {
+            warnings.push("nik_binding_off");
+        }
+        let token_audience = non_blank(get("TOKEN_AUDIENCE")).map_or_else(
+            || DEFAULT_TOKEN_AUDIENCE.to_string(),
+            |a| a.trim().to_string(),
+        );
+        let receipt_issuer = non_blank(get("RECEIPT_ISSUER"))
+            .map_or_else(|| token_audience.clone(), |i| i.trim().to_string());
+        let receipt_ttl_s = clamped(
+            get("RECEIPT_TTL_SECONDS"),
+            (MIN_RECEIPT_TTL_S, DEFAULT_RECEIPT_TTL_S, MAX_RECEIPT_TTL_S),
+            "receipt_ttl_seconds_invalid",
+            &mut warnings,
+        );
+        let receipt_keys = read_receipt_keys(
+            non_blank(get("RECEIPT_SIGNING_KEY")),
+            non_blank(get("RECEIPT_SIGNING_KEY_PREVIOUS")),
+        );
+        if sandbox && matches!(&receipt_keys, Ok(k) if k.current.is_none()) {
+            warnings.push("receipt_key_ephemeral");
         }
         Config {
             hv_app_id,
@@ -184,8 +262,14 @@ impl Config {
             sandbox,
             allow_anonymous,
             jwt_secret,
+            token_audience,
+            require_nik_binding,
+            receipt_keys,
+            receipt_issuer,
+            receipt_ttl_s,
             turnstile_secret: non_blank(get("TURNSTILE_SECRET")),
             turnstile_verify_url,
+            turnstile_action: non_blank(get("TURNSTILE_ACTION")).map(|a| a.trim().to_string()),
             warnings,
         }
     }
@@ -193,6 +277,11 @@ impl Config {
     /// Where valid requests go, or why nothing can be forwarded (fail closed).
     pub fn backend(&self) -> Result<Backend<'_>, Reason> {
         if self.sandbox {
+            // A sandbox next to live credentials is a production Worker switched to simulated
+            // answers by mistake: it would hand out real-looking matches.
+            if self.hv_app_id.is_some() || self.hv_app_key.is_some() {
+                return Err(Reason::SandboxWithLiveCredentials);
+            }
             return Ok(Backend::Sandbox);
         }
         match (&self.hv_base_url, &self.hv_app_id, &self.hv_app_key) {
@@ -205,19 +294,51 @@ impl Config {
         }
     }
 
-    /// How callers are authorised, or why none can be: neither a JWT secret nor anonymous
-    /// calls explicitly allowed, or Turnstile on without a usable siteverify URL.
+    /// How callers are authorised, or why none can be: anonymous calls outside the sandbox,
+    /// a JWT secret too short to be safe, neither a JWT secret nor an anonymous sandbox, or
+    /// Turnstile on without a usable siteverify URL.
     pub fn authorization(&self) -> Result<Policy, Reason> {
-        let turnstile_ok = self.turnstile_secret.is_none() || self.turnstile_verify_url.is_some();
-        match policy(self) {
-            Some(p) if turnstile_ok => Ok(p),
-            _ => Err(Reason::AuthNotConfigured),
+        if self.allow_anonymous && !self.sandbox {
+            return Err(Reason::AnonymousOutsideSandbox);
         }
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_JWT_SECRET_LEN)
+        {
+            return Err(Reason::JwtSecretShort);
+        }
+        if self.turnstile_secret.is_some() && self.turnstile_verify_url.is_none() {
+            return Err(Reason::AuthNotConfigured);
+        }
+        match (self.allow_anonymous, &self.jwt_secret) {
+            (true, _) => Ok(Policy::AnonymousAllowed),
+            (false, Some(_)) => Ok(Policy::Jwt),
+            (false, None) => Err(Reason::AuthNotConfigured),
+        }
+    }
+
+    /// Which key signs receipts, or why none can (fail closed outside the sandbox).
+    pub fn signing_key(&self) -> Result<KeySource<'_>, Reason> {
+        let keys = self.receipt_keys.as_ref().map_err(|r| *r)?;
+        match (&keys.current, self.sandbox) {
+            (Some(key), _) => Ok(KeySource::Configured(key)),
+            (None, true) => Ok(KeySource::Ephemeral),
+            (None, false) => Err(Reason::ReceiptKeyMissing),
+        }
+    }
+
+    /// Every configuration check, in the order they are reported.
+    pub fn check(&self) -> Result<(), Reason> {
+        self.backend()?;
+        self.authorization()?;
+        self.signing_key()?;
+        Ok(())
     }
 
     /// What `/healthz` reports: a valid request could be answered.
     pub fn ready(&self) -> bool {
-        self.backend().is_ok() && self.authorization().is_ok()
+        self.check().is_ok()
     }
 
     /// The full upstream URL.
@@ -229,6 +350,10 @@ impl Config {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::logic::receipt::tests::TEST_KEY;
+
+    /// A `PROXY_JWT_SECRET` long enough.
+    pub(crate) const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 
     /// A configuration from literal `(name, value)` pairs, for tests here and in `auth`.
     pub(crate) fn cfg(pairs: &[(&str, &str)]) -> Config {
@@ -240,22 +365,109 @@ pub(crate) mod tests {
         })
     }
 
+    /// A complete live configuration, with `pairs` over it.
+    pub(crate) fn live(pairs: &[(&str, &str)]) -> Config {
+        let mut all: Vec<(&str, &str)> = pairs.to_vec();
+        for base in [
+            ("HV_APP_ID", "id"),
+            ("HV_APP_KEY", "key"),
+            ("PROXY_JWT_SECRET", SECRET),
+            ("RECEIPT_SIGNING_KEY", TEST_KEY),
+        ] {
+            if !pairs.iter().any(|(k, _)| *k == base.0) {
+                all.push(base);
+            }
+        }
+        cfg(&all)
+    }
+
     #[test]
     fn defaults_are_closed() {
         let c = cfg(&[]);
         assert!(!c.sandbox && !c.allow_anonymous && !c.expose_s3_url);
+        assert!(c.require_nik_binding);
         assert_eq!(c.hv_base_url.as_deref(), Some(DEFAULT_HV_BASE_URL));
         assert_eq!(c.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
+        assert_eq!(
+            (
+                c.token_audience.as_str(),
+                c.receipt_issuer.as_str(),
+                c.receipt_ttl_s
+            ),
+            (
+                DEFAULT_TOKEN_AUDIENCE,
+                DEFAULT_TOKEN_AUDIENCE,
+                DEFAULT_RECEIPT_TTL_S
+            )
+        );
         assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
         assert_eq!(c.authorization(), Err(Reason::AuthNotConfigured));
+        assert_eq!(c.signing_key(), Err(Reason::ReceiptKeyMissing));
         assert!(!c.ready());
         let c = cfg(&[
-            ("PROXY_JWT_SECRET", "s"),
+            ("PROXY_JWT_SECRET", SECRET),
             ("TURNSTILE_SECRET", "t"),
             ("TURNSTILE_VERIFY_URL", "http://evil.example"),
         ]);
         assert_eq!(c.authorization(), Err(Reason::AuthNotConfigured));
         assert!(c.allowed_origins.is_empty());
+        assert_eq!(live(&[]).check(), Ok(()));
+    }
+
+    #[test]
+    fn every_misconfiguration_fails_closed_with_its_reason() {
+        let cases: &[(&[(&str, &str)], Reason)] = &[
+            (&[("HV_APP_KEY", " ")], Reason::UpstreamNotConfigured),
+            (
+                &[("HV_BASE_URL", "http://evil.example")],
+                Reason::UpstreamNotConfigured,
+            ),
+            (&[("PROXY_JWT_SECRET", "short")], Reason::JwtSecretShort),
+            (
+                &[("PROXY_JWT_SECRET", &SECRET[..31])],
+                Reason::JwtSecretShort,
+            ),
+            (&[("PROXY_JWT_SECRET", "")], Reason::AuthNotConfigured),
+            (
+                &[("ALLOW_ANONYMOUS", "true")],
+                Reason::AnonymousOutsideSandbox,
+            ),
+            (&[("RECEIPT_SIGNING_KEY", "")], Reason::ReceiptKeyMissing),
+            (&[("RECEIPT_SIGNING_KEY", "{}")], Reason::ReceiptKeyInvalid),
+            (
+                &[("RECEIPT_SIGNING_KEY_PREVIOUS", "nope")],
+                Reason::ReceiptKeyInvalid,
+            ),
+            // A sandbox next to live credentials is refused, whatever else is right.
+            (&[("SANDBOX", "true")], Reason::SandboxWithLiveCredentials),
+        ];
+        for (pairs, want) in cases {
+            let c = live(pairs);
+            assert_eq!(c.check(), Err(*want), "{pairs:?}");
+            assert!(!c.ready());
+        }
+        assert_eq!(live(&[("PROXY_JWT_SECRET", &SECRET[..32])]).check(), Ok(()));
+    }
+
+    #[test]
+    fn the_sandbox_needs_no_credentials_and_signs_with_its_own_key() {
+        let c = cfg(&[("SANDBOX", "true"), ("PROXY_JWT_SECRET", SECRET)]);
+        assert_eq!(c.backend(), Ok(Backend::Sandbox));
+        assert_eq!(c.signing_key(), Ok(KeySource::Ephemeral));
+        assert_eq!(c.warnings, ["receipt_key_ephemeral"]);
+        assert!(c.ready());
+        let c = cfg(&[
+            ("SANDBOX", "true"),
+            ("PROXY_JWT_SECRET", SECRET),
+            ("RECEIPT_SIGNING_KEY", TEST_KEY),
+        ]);
+        assert!(matches!(c.signing_key(), Ok(KeySource::Configured(_))));
+        assert!(c.warnings.is_empty());
+        // Anonymous calls: the sandbox only, with or without a secret.
+        let c = cfg(&[("SANDBOX", "true"), ("ALLOW_ANONYMOUS", "true")]);
+        assert_eq!(c.authorization(), Ok(Policy::AnonymousAllowed));
+        assert!(c.ready());
+        assert!(c.warnings.contains(&"anonymous_calls_allowed"));
     }
 
     #[test]
@@ -267,58 +479,59 @@ pub(crate) mod tests {
                 "{v:?}"
             );
         }
-        let c = cfg(&[("SANDBOX", "true"), ("ALLOW_ANONYMOUS", "true")]);
-        assert_eq!(c.backend(), Ok(Backend::Sandbox));
-        assert!(c.ready());
-        assert_eq!(c.warnings, ["anonymous_calls_allowed"]);
+        // And the one switch that is on by default goes off only for exactly `false`.
+        for v in ["FALSE", "0", "no", " false", ""] {
+            assert!(
+                cfg(&[("REQUIRE_NIK_BINDING", v)]).require_nik_binding,
+                "{v:?}"
+            );
+        }
+        let c = live(&[("REQUIRE_NIK_BINDING", "false")]);
+        assert!(!c.require_nik_binding);
+        assert_eq!(c.warnings, ["nik_binding_off"]);
+        assert_eq!(c.check(), Ok(()));
     }
 
     #[test]
     fn live_needs_both_secrets() {
-        let c = cfg(&[
-            ("HV_APP_ID", "id"),
-            ("HV_APP_KEY", " "),
-            ("PROXY_JWT_SECRET", "s"),
-        ]);
+        let c = live(&[("HV_APP_KEY", " ")]);
         assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
-        let c = cfg(&[
-            ("HV_APP_ID", "id"),
-            ("HV_APP_KEY", "key"),
-            ("PROXY_JWT_SECRET", "s"),
-        ]);
+        let c = live(&[]);
         assert!(matches!(
             c.backend(),
             Ok(Backend::Live { app_id: "id", .. })
         ));
         assert!(c.ready());
-        let c = cfg(&[("SANDBOX", "true"), ("HV_APP_KEY", "key")]);
-        assert!(c.warnings.contains(&"sandbox_with_live_credentials"));
     }
 
     #[test]
-    fn base_urls() {
-        let cases = [
-            (
-                "https://ind-thomas.hyperverge.co/",
-                Some("https://ind-thomas.hyperverge.co"),
-            ),
-            ("http://127.0.0.1:8123", Some("http://127.0.0.1:8123")),
-            ("http://localhost:1/x", Some("http://localhost:1/x")),
-            ("http://example.com", None),
-            ("http://127.0.0.1.evil.com", None),
-            ("https://user@host", None),
-            ("ftp://x", None),
-            ("https://", None),
-        ];
-        for (url, want) in cases {
-            assert_eq!(acceptable_base_url(url).as_deref(), want, "{url}");
-        }
-        let c = cfg(&[
-            ("HV_BASE_URL", "http://evil.example"),
-            ("HV_APP_ID", "a"),
-            ("HV_APP_KEY", "b"),
+    fn names_and_lifetimes() {
+        let c = live(&[("TOKEN_AUDIENCE", " kyc-proxy ")]);
+        assert_eq!(
+            (c.token_audience.as_str(), c.receipt_issuer.as_str()),
+            ("kyc-proxy", "kyc-proxy")
+        );
+        let c = live(&[
+            ("TOKEN_AUDIENCE", "a"),
+            ("RECEIPT_ISSUER", "https://verify.example"),
         ]);
-        assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
+        assert_eq!(c.receipt_issuer, "https://verify.example");
+        for (v, want) in [
+            ("1", MIN_RECEIPT_TTL_S),
+            ("600", 600),
+            ("999999", MAX_RECEIPT_TTL_S),
+        ] {
+            assert_eq!(live(&[("RECEIPT_TTL_SECONDS", v)]).receipt_ttl_s, want);
+        }
+        let c = live(&[("RECEIPT_TTL_SECONDS", "soon")]);
+        assert_eq!(c.receipt_ttl_s, DEFAULT_RECEIPT_TTL_S);
+        assert!(c.warnings.contains(&"receipt_ttl_seconds_invalid"));
+        assert_eq!(
+            live(&[("TURNSTILE_ACTION", " kyc ")])
+                .turnstile_action
+                .as_deref(),
+            Some("kyc")
+        );
     }
 
     #[test]
@@ -329,10 +542,6 @@ pub(crate) mod tests {
         ]);
         assert_eq!(c.upstream_timeout_ms, MIN_UPSTREAM_TIMEOUT_MS);
         assert_eq!(c.allowed_origins, ["https://a.id", "https://b.id"]);
-        let c = cfg(&[("PROXY_JWT_SECRET", "short")]);
-        assert_eq!(c.warnings, ["jwt_secret_short"]);
-        let c = cfg(&[("PROXY_JWT_SECRET", &"k".repeat(32))]);
-        assert!(c.warnings.is_empty());
         let c = cfg(&[("UPSTREAM_TIMEOUT_MS", "soon")]);
         assert_eq!(c.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
         assert!(c.warnings.contains(&"upstream_timeout_ms_invalid"));
@@ -340,11 +549,12 @@ pub(crate) mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let c = cfg(&[
+        let c = live(&[
             ("HV_APP_KEY", "sekrit-key"),
-            ("PROXY_JWT_SECRET", "sekrit-jwt"),
+            ("PROXY_JWT_SECRET", "sekrit-jwt-0123456789abcdef0123456789"),
         ]);
         let shown = format!("{c:?}");
         assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(!shown.contains("oppT"), "{shown}");
     }
 }

@@ -37,6 +37,9 @@ pub struct LogLine {
     pub upstream_request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<bool>,
+    /// The receipt's `jti`, to find the request a receipt came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
     pub sandbox: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<&'static str>,

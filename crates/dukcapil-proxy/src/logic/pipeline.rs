@@ -17,19 +17,22 @@
 //! let (answer, log_line) = pipeline.finish(total_ms, wasm_memory_bytes);
 //! ```
 //!
-//! A new kind of I/O (signing a receipt, claiming a transaction in a Durable Object) is a new
-//! [`Check`] in [`ORDER`], a new [`Step`] and [`Reply`] pair, and new [`Reason`]s.
+//! A new kind of I/O (claiming a transaction in a Durable Object, say) is a new [`Check`] in
+//! [`ORDER`], a new [`Step`] and [`Reply`] pair, and new [`Reason`]s. The receipt is such a
+//! check: the pipeline writes the claims, the glue signs them with WebCrypto, and the receipt
+//! is a value of the finished request ([`Pipeline::receipt`]) that its answer carries.
 
 use crate::logic::{
     answer::{self, Answer},
-    auth::{self, Caller, Limiter},
+    auth::{self, Caller, Limiter, TokenRules},
     body::{
         check_body, check_content_length, classify_content_type, BodyKind, BodyLimit, UpstreamBody,
     },
-    config::{Backend, Config},
+    config::{Backend, Config, KeySource},
     cors::{check_origin, origin_of, OriginCheck},
     jwt,
     log::{log_method, safe_upstream_id, LogLine},
+    receipt::{self, EcPublic},
     refusal::{Reason, Refusal},
     route::{path_of, route, Route},
     sandbox,
@@ -69,27 +72,33 @@ pub struct Context {
     pub request_id: String,
     /// A fresh UUID, used when the caller sends no valid `transactionId`.
     pub fresh_transaction_id: String,
+    /// A fresh UUID, the `jti` of this request's receipt (if it gets one).
+    pub receipt_id: String,
     /// Unix time in milliseconds at the start of the request.
     pub now_ms: f64,
 }
 
 /// The checks of `POST /v1/dukcapilWithFacematch`, in the order they run. A request that
 /// fails one is refused with its refusal and goes no further, so nothing after it is spent.
-/// `OPTIONS` and `/healthz` stop after [`Check::Origin`].
+/// `/.well-known/jwks.json` is answered at [`Check::Route`]; `OPTIONS` and `/healthz` stop
+/// after [`Check::Origin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
     Route,
     Origin,
     TransactionId,
     Configured,
+    ReceiptKey,
     RateLimit,
     Token,
     ContentType,
     DeclaredLength,
     Body,
     NikBinding,
+    NikRateLimit,
     Turnstile,
     Upstream,
+    Receipt,
 }
 
 /// The order. The proxy README's list is made from it (`cargo xtask codegen`).
@@ -98,32 +107,38 @@ pub const ORDER: &[Check] = &[
     Check::Origin,
     Check::TransactionId,
     Check::Configured,
+    Check::ReceiptKey,
     Check::RateLimit,
     Check::Token,
     Check::ContentType,
     Check::DeclaredLength,
     Check::Body,
     Check::NikBinding,
+    Check::NikRateLimit,
     Check::Turnstile,
     Check::Upstream,
+    Check::Receipt,
 ];
 
 impl Check {
     /// What the check does and why it sits where it does (for the README).
     pub const fn what(self) -> &'static str {
         match self {
-            Check::Route => "**Route**: the exact path and method (`404`, `405`).",
+            Check::Route => "**Route**: the exact path and method (`404`, `405`). `GET /.well-known/jwks.json` is answered here, to any origin.",
             Check::Origin => "**Origin**: a browser's `Origin` must be the Worker's own or in `ALLOWED_ORIGINS` (`403`). Preflights and `/healthz` are answered here.",
             Check::TransactionId => "**Transaction ID**: a `transactionId` header must follow the rule (`400`); without one the proxy makes a UUID.",
-            Check::Configured => "**Configured**: upstream credentials (or the sandbox), a way to authorise callers, a usable clock (`500`, fail closed).",
+            Check::Configured => "**Configured**: upstream credentials (or the sandbox, without them), a JWT secret of 32+ bytes (or an anonymous sandbox), a receipt signing key outside the sandbox, a usable clock (`500`, fail closed).",
+            Check::ReceiptKey => "**Receipt key**: the signing key is imported into WebCrypto (once per isolate; the sandbox without a key makes one), so a key WebCrypto refuses fails closed before anything is spent (`500`).",
             Check::RateLimit => "**Rate limit**: a caller with a valid token spends its subject's budget; a caller without one (anonymous, or a missing or bad token) spends its IP's (`429`). The token is checked first, without any I/O, only to pick the budget.",
             Check::Token => "**Token**: no valid token where one is needed (`401`), after its IP budget was spent, so junk from one address is throttled without touching token holders behind the same address.",
             Check::ContentType => "**Content type**: JSON (UTF-8) or multipart with a boundary (`415`, `400`).",
             Check::DeclaredLength => "**Declared length**: `content-length` within the cap (`413`), before any byte is read.",
             Check::Body => "**Body**: read under the cap (`413`), then the core's rules: fields, NIK, then image (`400`, `413`, `415`).",
-            Check::NikBinding => "**NIK binding**: a token's `nik_sha256` must be this NIK's (`401`).",
+            Check::NikBinding => "**NIK binding**: a token's `nik_hmac` must be this NIK's (`401`).",
+            Check::NikRateLimit => "**NIK rate limit**: the NIK's own budget, keyed by its `nik_hmac`, bounds how often one person's face can be probed, whoever asks (`429`).",
             Check::Turnstile => "**Turnstile**, when on: checked last before the upstream, so an invalid request does not burn the one-time token (`401`, `502`).",
             Check::Upstream => "**Upstream**: the one billed call (or the sandbox), whose answer becomes the verdict or a refusal.",
+            Check::Receipt => "**Receipt**: a verdict or a definitive upstream refusal is signed (ES256, WebCrypto) into a receipt the answer carries; if signing fails, the outcome is not passed on unsigned (`500`).",
         }
     }
 }
@@ -141,9 +156,21 @@ pub struct Call {
     pub max_answer: usize,
 }
 
+/// The receipt key the glue must have ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRequest {
+    /// Import this private JWK (P-256, for ES256 signatures).
+    Import(String),
+    /// Make a P-256 key pair (the sandbox without a configured key) and tell its public part.
+    Generate,
+}
+
 /// What the glue must do next.
 #[derive(Debug)]
 pub enum Step {
+    /// Have the receipt key ready (the glue keeps it for the isolate's life, so this is I/O
+    /// once); reply [`Reply::Key`].
+    LoadKey(KeyRequest),
     /// Ask the rate limiting binding about `key`; reply [`Reply::Limit`].
     RateLimit { limiter: Limiter, key: String },
     /// Read the body: in one piece when its length is `declared` (already within the cap),
@@ -162,6 +189,9 @@ pub enum Step {
     CallUpstream(Call),
     /// Wait this long (the sandbox's hanging upstream); reply [`Reply::Waited`].
     Wait { ms: u32 },
+    /// Sign `input` with the loaded key: ECDSA P-256 with SHA-256, the signature as `r || s`
+    /// (64 bytes, IEEE P1363, as WebCrypto gives it); reply [`Reply::Signed`].
+    Sign { input: String },
     /// Done: take the answer and the log line from [`Pipeline::finish`].
     Finish,
 }
@@ -203,14 +233,31 @@ pub enum CallReply<'a> {
     TimedOut,
 }
 
+/// How loading the receipt key went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyReply {
+    Imported,
+    /// The public part of a generated key.
+    Generated(EcPublic),
+    Failed,
+}
+
 /// The result of a [`Step`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reply<'a> {
+    Key(KeyReply),
     Limit(LimitReply),
     Body(BodyReply<'a>),
     Staged,
-    Called { reply: CallReply<'a>, ms: f64 },
-    Waited { ms: f64 },
+    Called {
+        reply: CallReply<'a>,
+        ms: f64,
+    },
+    Waited {
+        ms: f64,
+    },
+    /// The signature, or `None` when signing failed.
+    Signed(Option<&'a [u8]>),
 }
 
 /// What a check decided.
@@ -240,8 +287,17 @@ pub struct Pipeline<'c> {
     kind: Option<BodyKind>,
     declared: Option<usize>,
     nik: Option<String>,
+    /// `nik_hmac` of the body's NIK, when there is a JWT secret.
+    nik_hmac: Option<String>,
+    /// The public part of the key that signs receipts, once loaded.
+    signer: Option<EcPublic>,
     /// The upstream's verdict or refusal.
     outcome: Option<Result<MatchResult, Refusal>>,
+    /// The signed bytes of the receipt being made.
+    signing_input: Option<String>,
+    /// This request's receipt, once signed.
+    receipt: Option<String>,
+    upstream_request_id: Option<String>,
     /// The end, when it came before the upstream.
     end: Option<Result<Answer, Refusal>>,
     upstream_ms: Option<f64>,
@@ -250,12 +306,17 @@ pub struct Pipeline<'c> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Awaiting {
+    /// The key, for signing (`false`) or for the JWKS answer (`true`).
+    Key {
+        for_jwks: bool,
+    },
     Limit(Limiter),
     Body,
     Staged,
     Siteverify,
     Upstream,
     Wait,
+    Signature,
 }
 
 impl<'c> Pipeline<'c> {
@@ -289,7 +350,12 @@ impl<'c> Pipeline<'c> {
             kind: None,
             declared: None,
             nik: None,
+            nik_hmac: None,
+            signer: None,
             outcome: None,
+            signing_input: None,
+            receipt: None,
+            upstream_request_id: None,
             end: None,
             upstream_ms: None,
             log,
@@ -352,11 +418,40 @@ impl<'c> Pipeline<'c> {
         self.transaction_id.as_deref().unwrap_or("")
     }
 
+    fn now_s(&self) -> i64 {
+        (self.ctx.now_ms / 1000.0).floor() as i64
+    }
+
+    /// This request's receipt, once the pipeline has finished (issue 11's ledger keeps it with
+    /// the answer).
+    pub fn receipt(&self) -> Option<&str> {
+        self.receipt.as_deref()
+    }
+
+    /// Asks for the receipt key.
+    fn load_key(&mut self, for_jwks: bool) -> Flow {
+        let request = match self.cfg.signing_key() {
+            Ok(KeySource::Configured(key)) => KeyRequest::Import(key.private_jwk.clone()),
+            Ok(KeySource::Ephemeral) => KeyRequest::Generate,
+            Err(reason) => return Flow::Stop(reason.into()),
+        };
+        self.ask(Awaiting::Key { for_jwks }, Step::LoadKey(request))
+    }
+
+    /// The JWKS answer, with the current key's public part and the previous key's.
+    fn jwks(&self) -> Flow {
+        let (Some(current), Ok(keys)) = (&self.signer, &self.cfg.receipt_keys) else {
+            return Flow::Stop(Reason::OutOfStep.into());
+        };
+        Flow::Answer(answer::jwks(receipt::jwks(current, keys.previous.as_ref())))
+    }
+
     fn run(&mut self, check: Check) -> Flow {
         match check {
             Check::Route => match self.route {
                 Route::NotFound => Flow::Stop(Reason::NotFound.into()),
                 Route::MethodNotAllowed(_) => Flow::Stop(Reason::MethodNotAllowed.into()),
+                Route::Jwks => self.load_key(true),
                 _ => Flow::Next,
             },
             Check::Origin => match (&self.origin, self.route) {
@@ -380,7 +475,7 @@ impl<'c> Pipeline<'c> {
                 }
             }
             Check::Configured => {
-                if let Err(reason) = self.cfg.backend().and(self.cfg.authorization()) {
+                if let Err(reason) = self.cfg.check() {
                     return Flow::Stop(reason.into());
                 }
                 if self.today.is_none() {
@@ -388,17 +483,23 @@ impl<'c> Pipeline<'c> {
                 }
                 Flow::Next
             }
+            Check::ReceiptKey => self.load_key(false),
             Check::RateLimit => {
-                let Ok(policy) = self.cfg.authorization() else {
-                    return Flow::Stop(Reason::AuthNotConfigured.into());
+                let policy = match self.cfg.authorization() {
+                    Ok(policy) => policy,
+                    Err(reason) => return Flow::Stop(reason.into()),
                 };
-                let now_s = (self.ctx.now_ms / 1000.0).floor() as i64;
+                let rules = TokenRules {
+                    secret: self.cfg.jwt_secret.as_deref(),
+                    audience: &self.cfg.token_audience,
+                    require_nik: self.cfg.require_nik_binding,
+                };
                 let caller = auth::identify(
                     policy,
-                    self.cfg.jwt_secret.as_deref(),
+                    &rules,
                     self.head.authorization.as_deref(),
                     self.txn(),
-                    now_s,
+                    self.now_s(),
                 );
                 let (limiter, key) = auth::budget(&caller, self.head.client_ip.as_deref());
                 self.log.auth = Some(caller.log_name());
@@ -440,13 +541,25 @@ impl<'c> Pipeline<'c> {
                 };
                 self.ask(Awaiting::Body, step)
             }
-            Check::NikBinding => match (&self.caller, &self.nik) {
-                (Some(Caller::Token(claims)), Some(nik)) => match jwt::check_nik(claims, nik) {
+            Check::NikBinding => {
+                let (Some(Caller::Token(claims)), Some(nik), Some(secret)) =
+                    (&self.caller, &self.nik, &self.cfg.jwt_secret)
+                else {
+                    return Flow::Next;
+                };
+                match jwt::check_nik(claims, secret.as_bytes(), nik) {
                     Ok(()) => Flow::Next,
                     Err(reason) => Flow::Stop(reason.into()),
-                },
-                _ => Flow::Next,
-            },
+                }
+            }
+            Check::NikRateLimit => {
+                let Some(nik) = &self.nik else {
+                    return Flow::Stop(Reason::OutOfStep.into());
+                };
+                let key = auth::nik_key(self.nik_hmac.as_deref(), nik);
+                let limiter = Limiter::Nik;
+                self.ask(Awaiting::Limit(limiter), Step::RateLimit { limiter, key })
+            }
             Check::Turnstile => {
                 let Some(secret) = &self.cfg.turnstile_secret else {
                     return Flow::Next;
@@ -476,7 +589,46 @@ impl<'c> Pipeline<'c> {
                 self.ask(Awaiting::Siteverify, Step::Siteverify(call))
             }
             Check::Upstream => self.call_upstream(),
+            Check::Receipt => self.sign_receipt(),
         }
+    }
+
+    /// Asks for the receipt's signature when the outcome is a verdict or a definitive refusal.
+    fn sign_receipt(&mut self) -> Flow {
+        let (verdict, outcome) = match &self.outcome {
+            Some(Ok(r)) => (
+                Some((r.is_match, r.score)),
+                if r.is_match { "match" } else { "no_match" },
+            ),
+            Some(Err(refusal)) if refusal.reason.receipted() => (None, refusal.code.as_str()),
+            _ => return Flow::Next,
+        };
+        let Some(signer) = &self.signer else {
+            return Flow::Stop(Reason::OutOfStep.into());
+        };
+        // Signed when the upstream's answer is in.
+        let iat = ((self.ctx.now_ms + self.upstream_ms.unwrap_or(0.0)) / 1000.0).floor() as i64;
+        let token = self.caller.as_ref().and_then(Caller::claims);
+        let claims = receipt::Claims {
+            iss: &self.cfg.receipt_issuer,
+            sub: token.and_then(|t| t.sub.as_deref()),
+            aud: token.and_then(|t| t.iss.as_deref()),
+            jti: &self.ctx.receipt_id,
+            iat,
+            exp: iat + i64::from(self.cfg.receipt_ttl_s),
+            txn: self.txn(),
+            token_jti: token.and_then(|t| t.jti.as_deref()),
+            nik_hmac: self.nik_hmac.as_deref(),
+            outcome,
+            is_match: verdict.map(|(m, _)| m),
+            score: verdict.map(|(_, s)| s),
+            hv_request_id: self.upstream_request_id.as_deref(),
+            request_id: &self.ctx.request_id,
+            sandbox: self.cfg.sandbox,
+        };
+        let input = receipt::signing_input(&signer.thumbprint(), &claims.to_json());
+        self.signing_input = Some(input.clone());
+        self.ask(Awaiting::Signature, Step::Sign { input })
     }
 
     fn call_upstream(&mut self) -> Flow {
@@ -518,7 +670,8 @@ impl<'c> Pipeline<'c> {
     fn read_upstream_answer(&mut self, status: u16, body: &[u8]) {
         self.log.upstream_status = Some(status);
         let (outcome, upstream_id) = interpret(status, body);
-        self.log.upstream_request_id = safe_upstream_id(upstream_id.as_deref());
+        self.upstream_request_id = safe_upstream_id(upstream_id.as_deref());
+        self.log.upstream_request_id = self.upstream_request_id.clone();
         if let Ok(result) = &outcome {
             self.log.matched = Some(result.is_match);
         }
@@ -527,6 +680,33 @@ impl<'c> Pipeline<'c> {
 
     fn on_reply(&mut self, awaiting: Awaiting, reply: Reply<'_>) -> Flow {
         match (awaiting, reply) {
+            (Awaiting::Key { for_jwks }, Reply::Key(key)) => {
+                self.signer = match (key, self.cfg.signing_key()) {
+                    (KeyReply::Imported, Ok(KeySource::Configured(k))) => Some(k.public.clone()),
+                    (KeyReply::Generated(public), Ok(KeySource::Ephemeral)) => Some(public),
+                    (KeyReply::Failed, _) => return Flow::Stop(Reason::ReceiptKeyInvalid.into()),
+                    _ => return Flow::Stop(Reason::OutOfStep.into()),
+                };
+                if for_jwks {
+                    self.jwks()
+                } else {
+                    Flow::Next
+                }
+            }
+            (Awaiting::Signature, Reply::Signed(signature)) => {
+                let jws = match (&self.signing_input, signature) {
+                    (Some(input), Some(sig)) => receipt::assemble(input, sig),
+                    _ => None,
+                };
+                match jws {
+                    Some(jws) => {
+                        self.log.receipt_id = Some(self.ctx.receipt_id.clone());
+                        self.receipt = Some(jws);
+                        Flow::Next
+                    }
+                    None => Flow::Stop(Reason::ReceiptSigningFailed.into()),
+                }
+            }
             (Awaiting::Limit(limiter), Reply::Limit(limit)) => match limit {
                 LimitReply::Allowed => Flow::Next,
                 LimitReply::Limited => Flow::Stop(limiter.reason().into()),
@@ -551,8 +731,18 @@ impl<'c> Pipeline<'c> {
             },
             (Awaiting::Staged, Reply::Staged) => Flow::Next,
             (Awaiting::Siteverify, Reply::Called { reply, .. }) => match reply {
-                CallReply::Answered { status: 200, body } if auth::siteverify_success(body) => {
-                    Flow::Next
+                CallReply::Answered { status: 200, body } => {
+                    let own = origin_of(&self.head.url);
+                    let allowed = |host: &str| {
+                        own.into_iter()
+                            .chain(self.cfg.allowed_origins.iter().map(String::as_str))
+                            .any(|origin| auth::host_of(origin) == host)
+                    };
+                    let action = self.cfg.turnstile_action.as_deref();
+                    match auth::siteverify_verdict(body, allowed, action) {
+                        Ok(()) => Flow::Next,
+                        Err(reason) => Flow::Stop(reason.into()),
+                    }
                 }
                 CallReply::Answered { .. } | CallReply::TooLarge => {
                     Flow::Stop(Reason::TurnstileRejected.into())
@@ -596,6 +786,11 @@ impl<'c> Pipeline<'c> {
         match check_body(kind, bytes, today) {
             Ok(checked) => {
                 self.log.nik = Some(checked.nik_masked);
+                self.nik_hmac = self
+                    .cfg
+                    .jwt_secret
+                    .as_ref()
+                    .map(|secret| jwt::nik_hmac(secret.as_bytes(), &checked.nik));
                 self.nik = Some(checked.nik);
                 if self.cfg.sandbox {
                     // The simulated upstream needs no body.
@@ -659,6 +854,7 @@ impl<'c> Pipeline<'c> {
             request_id: &self.ctx.request_id,
             transaction_id: self.txn(),
             sandbox: self.cfg.sandbox,
+            receipt: self.receipt.as_deref(),
         }
     }
 }

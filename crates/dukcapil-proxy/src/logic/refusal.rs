@@ -44,8 +44,18 @@ reasons! {
         "An `Origin` that is not in `ALLOWED_ORIGINS`, or `null`.";
     UpstreamNotConfigured = "upstream_not_configured", [ProxyMisconfigured],
         "Not in sandbox mode, and the HyperVerge credentials or a usable `HV_BASE_URL` are missing.";
+    SandboxWithLiveCredentials = "sandbox_with_live_credentials", [ProxyMisconfigured],
+        "`SANDBOX=true` while `HV_APP_ID` or `HV_APP_KEY` is set: a sandbox must never look like production.";
     AuthNotConfigured = "auth_not_configured", [ProxyMisconfigured],
-        "Neither `PROXY_JWT_SECRET` nor `ALLOW_ANONYMOUS=true`, or `TURNSTILE_SECRET` with an unusable `TURNSTILE_VERIFY_URL`.";
+        "No `PROXY_JWT_SECRET` (and not an anonymous sandbox), or `TURNSTILE_SECRET` with an unusable `TURNSTILE_VERIFY_URL`.";
+    JwtSecretShort = "jwt_secret_short", [ProxyMisconfigured],
+        "`PROXY_JWT_SECRET` is shorter than 32 bytes: guessable offline from a single token.";
+    AnonymousOutsideSandbox = "anonymous_outside_sandbox", [ProxyMisconfigured],
+        "`ALLOW_ANONYMOUS=true` without `SANDBOX=true`: anonymous calls are for the sandbox only.";
+    ReceiptKeyMissing = "receipt_key_missing", [ProxyMisconfigured],
+        "Not in sandbox mode, and no `RECEIPT_SIGNING_KEY`: nothing could vouch for an answer.";
+    ReceiptKeyInvalid = "receipt_key_invalid", [ProxyMisconfigured],
+        "`RECEIPT_SIGNING_KEY` is not a private P-256 JWK for ES256 (or WebCrypto refused it), or `RECEIPT_SIGNING_KEY_PREVIOUS` is not a P-256 JWK.";
     ClockUnusable = "clock_unusable", [ProxyMisconfigured],
         "The runtime's clock gave no date, so NIK birth dates cannot be checked.";
     TransactionIdInvalid = "transaction_id_invalid", [TransactionIdInvalid],
@@ -62,14 +72,20 @@ reasons! {
         "An `alg` other than exactly `HS256`, or any `crit` header (even `null`).";
     TokenSignature = "token_signature", [Unauthorized],
         "The HS256 signature does not match `PROXY_JWT_SECRET`.";
+    TokenAudience = "token_audience", [Unauthorized],
+        "`aud` is missing or does not name `TOKEN_AUDIENCE`.";
     TokenExpired = "token_expired", [Unauthorized],
         "`exp` is more than 30 s in the past.";
     TokenNotYetValid = "token_not_yet_valid", [Unauthorized],
         "`iat` or `nbf` is more than 30 s in the future.";
     TokenLifetime = "token_lifetime", [Unauthorized],
         "`exp - iat` is not between 1 and 900 s.";
+    TokenIncomplete = "token_incomplete", [Unauthorized],
+        "No `jti` or no `txn`: a caller token needs both, as strings.";
     TokenTxnMismatch = "token_txn_mismatch", [Unauthorized],
         "The token's `txn` is not this request's `transactionId`.";
+    TokenNikUnbound = "token_nik_unbound", [Unauthorized],
+        "No `nik_hmac` while `REQUIRE_NIK_BINDING` is on (0.1's `nik_sha256` is not read).";
     ContentTypeUnsupported = "content_type_unsupported", [UnsupportedMediaType],
         "Not `application/json` (UTF-8) or `multipart/form-data`.";
     ContentTypeInvalid = "content_type_invalid", [RequestInvalid],
@@ -89,11 +105,17 @@ reasons! {
     ImageRefused = "image_refused", [ImageMissing, ImageBase64, ImageTooLarge, ImageType],
         "The image is missing, not canonical base64, over 2,000,000 bytes, or not JPEG/PNG/PDF.";
     TokenNikMismatch = "token_nik_mismatch", [Unauthorized],
-        "The token's `nik_sha256` is not the SHA-256 of this NIK.";
+        "The token's `nik_hmac` is not this NIK's.";
+    RateLimitedNik = "rate_limited_nik", [RateLimited],
+        "The NIK's budget is spent: one person's face is not probed more often than that, whoever asks.";
     TurnstileMissing = "turnstile_missing", [Unauthorized],
         "Turnstile is on and `cf-turnstile-response` is missing or implausible.";
     TurnstileRejected = "turnstile_rejected", [Unauthorized],
         "Siteverify did not answer `success: true`.";
+    TurnstileHostname = "turnstile_hostname", [Unauthorized],
+        "The Turnstile token was issued on a host that is neither the Worker's nor in `ALLOWED_ORIGINS`.";
+    TurnstileAction = "turnstile_action", [Unauthorized],
+        "`TURNSTILE_ACTION` is set and the token was issued for another action.";
     TurnstileUnreachable = "turnstile_unreachable", [UpstreamError],
         "Siteverify could not be reached in time.";
     UpstreamRefused = "upstream_refused", [NikInvalid, FaceNotDetected, MultipleFaces, ImageTooLarge, ImageMissing, ImageType],
@@ -114,11 +136,20 @@ reasons! {
         "The connection failed or broke off.";
     UpstreamTimeout = "upstream_timeout", [UpstreamTimeout],
         "No complete answer within `UPSTREAM_TIMEOUT_MS`.";
+    ReceiptSigningFailed = "receipt_signing_failed", [ProxyMisconfigured],
+        "WebCrypto failed to sign the receipt (after the upstream call): the outcome is not passed on unsigned.";
     OutOfStep = "out_of_step", [ProxyMisconfigured],
         "The Worker's glue answered a step with the wrong kind of reply (a bug).";
 }
 
 impl Reason {
+    /// Whether a refusal for this reason is a definitive upstream outcome, which the proxy
+    /// vouches for with a receipt as it does for a verdict: the upstream looked at this person
+    /// and this photo and refused, and asking again would be refused (and billed) again.
+    pub const fn receipted(self) -> bool {
+        matches!(self, Reason::UpstreamRefused | Reason::UpstreamRejected)
+    }
+
     /// The code a refusal for this reason carries unless it names another of [`Self::codes`].
     pub const fn code(self) -> ErrorCode {
         self.codes()[0]
@@ -133,7 +164,10 @@ impl Reason {
             | Reason::TokenExpired
             | Reason::TokenNotYetValid
             | Reason::TokenLifetime
+            | Reason::TokenAudience
+            | Reason::TokenIncomplete
             | Reason::TokenTxnMismatch
+            | Reason::TokenNikUnbound
             | Reason::TokenNikMismatch => Some("invalid_token"),
             _ => None,
         }

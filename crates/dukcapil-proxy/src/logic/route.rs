@@ -2,6 +2,7 @@
 
 use crate::logic::cors::origin_of;
 
+pub use crate::logic::receipt::JWKS_PATH;
 /// The verification path: the same as upstream, so the proxy is a drop-in base URL.
 pub use dukcapil_core::contract::VERIFY_PATH;
 pub const HEALTH_PATH: &str = "/healthz";
@@ -10,6 +11,8 @@ pub const HEALTH_PATH: &str = "/healthz";
 pub enum Route {
     Verify,
     Health,
+    /// The receipts' public keys: open to any origin.
+    Jwks,
     /// CORS preflight (`OPTIONS`) on a known path.
     Preflight,
     /// A known path with another method; carries the `Allow` header value.
@@ -24,6 +27,7 @@ impl Route {
         match path {
             VERIFY_PATH => VERIFY_PATH,
             HEALTH_PATH => HEALTH_PATH,
+            JWKS_PATH => JWKS_PATH,
             _ => "<other>",
         }
     }
@@ -46,11 +50,13 @@ pub fn route(method: &str, path: &str) -> Route {
     let (allow, route) = match path {
         VERIFY_PATH => ("POST, OPTIONS", Route::Verify),
         HEALTH_PATH => ("GET, HEAD, OPTIONS", Route::Health),
+        // Never preflighted: a plain GET from any page is a simple request.
+        JWKS_PATH => ("GET, HEAD", Route::Jwks),
         _ => return Route::NotFound,
     };
     match (method, route) {
-        ("OPTIONS", _) => Route::Preflight,
-        ("POST", Route::Verify) | ("GET" | "HEAD", Route::Health) => route,
+        ("OPTIONS", Route::Verify | Route::Health) => Route::Preflight,
+        ("POST", Route::Verify) | ("GET" | "HEAD", Route::Health | Route::Jwks) => route,
         _ => Route::MethodNotAllowed(allow),
     }
 }
@@ -77,6 +83,11 @@ mod tests {
             ("POST", "/v1/dukcapilwithfacematch", Route::NotFound),
             ("GET", "/", Route::NotFound),
             ("OPTIONS", "/nope", Route::NotFound),
+            ("GET", JWKS_PATH, Route::Jwks),
+            ("HEAD", JWKS_PATH, Route::Jwks),
+            ("POST", JWKS_PATH, Route::MethodNotAllowed("GET, HEAD")),
+            ("OPTIONS", JWKS_PATH, Route::MethodNotAllowed("GET, HEAD")),
+            ("GET", "/.well-known/jwks.json/", Route::NotFound),
         ];
         for (method, path, want) in cases {
             assert_eq!(route(method, path), want, "{method} {path}");

@@ -47,11 +47,12 @@ pub fn error_code_unions() -> String {
     .join("\n")
 }
 
-/// The path `FaceMatchClient` appends to the proxy's base URL: the proxy's route.
-pub fn verify_path() -> String {
+/// The cap on the answer `FaceMatchClient` reads, from the core's envelope reader. (The path
+/// it posts to comes from the wasm module, which has the core's `VERIFY_PATH`.)
+pub fn client_limits() -> String {
     format!(
-        "const VERIFY_PATH = '{}';\n",
-        dukcapil_core::contract::VERIFY_PATH
+        "const MAX_ANSWER_BYTES = {};\n",
+        dukcapil_core::contract::envelope::MAX_ANSWER_BYTES
     )
 }
 

@@ -1,11 +1,14 @@
 //! The pipeline driven natively, with every I/O step answered from a scripted world.
 
 use super::*;
-use crate::logic::jwt::{sha256_hex, sign_hs256};
+use crate::logic::{
+    config::tests::SECRET,
+    jwt::{b64url_decode, nik_hmac, sha256_hex, sign_hs256},
+    receipt::tests::TEST_KEY,
+};
 use dukcapil_core::{image::encode_base64, ErrorCode};
 use std::{cell::RefCell, collections::HashMap};
 
-const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 const NIK: &str = "3273010101900001";
 const OTHER_NIK: &str = "3273010101904321";
 const ORIGIN: &str = "https://kyc.example.co.id";
@@ -18,14 +21,21 @@ fn token(claims: &str) -> String {
     format!("Bearer {}", sign_hs256(claims, SECRET.as_bytes()))
 }
 
+/// A caller token as a backend mints it, for `txn-1`.
 fn bound_token(nik: &str, sub: Option<&str>) -> String {
     let now = (NOW_MS / 1000.0) as i64;
     let sub = sub.map_or(String::new(), |s| format!(r#","sub":"{s}""#));
     token(&format!(
-        r#"{{"iat":{now},"exp":{},"nik_sha256":"{}","txn":"txn-1"{sub}}}"#,
+        r#"{{"iss":"bank","aud":"dukcapil-facematch","jti":"tok-1","iat":{now},"exp":{},"nik_hmac":"{}","txn":"txn-1"{sub}}}"#,
         now + 300,
-        sha256_hex(nik)
+        nik_hmac(SECRET.as_bytes(), nik)
     ))
+}
+
+/// A receipt's claims.
+fn receipt_claims(receipt: &str) -> serde_json::Value {
+    let claims = receipt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&b64url_decode(claims).unwrap()).unwrap()
 }
 
 fn image() -> String {
@@ -41,22 +51,28 @@ enum Called {
     TimedOut,
 }
 
-/// Rate limiting bindings that count per key, `cap` per key.
+/// Rate limiting bindings that count per key: `cap` per key, `nik_cap` per NIK.
 struct Limits {
     cap: u32,
+    nik_cap: u32,
     counts: RefCell<HashMap<String, u32>>,
     missing: bool,
 }
 
 impl Limits {
-    fn ask(&self, key: &str) -> LimitReply {
+    fn ask(&self, limiter: Limiter, key: &str) -> LimitReply {
         if self.missing {
             return LimitReply::Missing { first: true };
         }
+        let cap = if limiter == Limiter::Nik {
+            self.nik_cap
+        } else {
+            self.cap
+        };
         let mut counts = self.counts.borrow_mut();
         let n = counts.entry(key.to_string()).or_insert(0);
         *n += 1;
-        if *n > self.cap {
+        if *n > cap {
             LimitReply::Limited
         } else {
             LimitReply::Allowed
@@ -72,6 +88,9 @@ struct World {
     limits: Limits,
     siteverify: Called,
     upstream: Called,
+    key: KeyReply,
+    /// What signing gives: `r || s`, or a failure.
+    signature: Option<Vec<u8>>,
 }
 
 fn world() -> World {
@@ -83,6 +102,7 @@ fn world() -> World {
             ("PROXY_JWT_SECRET", SECRET.into()),
             ("ALLOWED_ORIGINS", ORIGIN.into()),
             ("TURNSTILE_SECRET", "turnstile-secret".into()),
+            ("RECEIPT_SIGNING_KEY", TEST_KEY.into()),
         ],
         head: Head {
             method: "POST".into(),
@@ -98,11 +118,17 @@ fn world() -> World {
         body,
         limits: Limits {
             cap: 1000,
+            nik_cap: 1000,
             counts: RefCell::default(),
             missing: false,
         },
-        siteverify: Called::Answer(200, br#"{"success":true}"#.to_vec()),
+        siteverify: Called::Answer(
+            200,
+            br#"{"success":true,"hostname":"kyc.example.co.id"}"#.to_vec(),
+        ),
         upstream: Called::Answer(200, MATCH.as_bytes().to_vec()),
+        key: KeyReply::Imported,
+        signature: Some(vec![7; 64]),
     }
 }
 
@@ -114,9 +140,14 @@ struct Run {
     /// The upstream body as the glue would have made it.
     staged: Option<Vec<u8>>,
     calls: Vec<Call>,
+    keys: Vec<KeyRequest>,
+    receipt: Option<String>,
 }
 
 impl Run {
+    fn body(&self) -> serde_json::Value {
+        serde_json::from_str(&self.answer.body).unwrap()
+    }
     fn reason(&self) -> Option<&str> {
         self.log["reason"].as_str()
     }
@@ -153,16 +184,27 @@ fn run(w: &World) -> Run {
     let ctx = Context {
         request_id: "req-1".into(),
         fresh_transaction_id: "fresh-txn".into(),
+        receipt_id: "rcpt-1".into(),
         now_ms: NOW_MS,
     };
     let mut p = Pipeline::new(&cfg, w.head.clone(), ctx);
-    let (mut steps, mut staged, mut calls) = (Vec::new(), None, Vec::new());
+    let (mut steps, mut staged, mut calls, mut keys) = (Vec::new(), None, Vec::new(), Vec::new());
     let mut step = p.start();
     for _ in 0..ORDER.len() * 2 {
         step = match step {
+            Step::LoadKey(request) => {
+                steps.push("key".into());
+                keys.push(request);
+                p.resume(Reply::Key(w.key.clone()))
+            }
+            Step::Sign { input } => {
+                steps.push("sign".into());
+                assert!(input.split('.').count() == 2, "{input}");
+                p.resume(Reply::Signed(w.signature.as_deref()))
+            }
             Step::RateLimit { limiter, key } => {
                 steps.push(format!("limit {} {key}", limiter.binding()));
-                p.resume(Reply::Limit(w.limits.ask(&key)))
+                p.resume(Reply::Limit(w.limits.ask(limiter, &key)))
             }
             Step::ReadBody {
                 declared,
@@ -207,11 +249,13 @@ fn run(w: &World) -> Run {
     }
     let (answer, log) = p.finish(50.0, Some(1 << 20));
     Run {
+        receipt: p.receipt().map(str::to_owned),
         answer,
         log: serde_json::from_str(&log).unwrap(),
         steps,
         staged,
         calls,
+        keys,
     }
 }
 
@@ -223,11 +267,17 @@ fn a_good_request_goes_upstream_once_with_the_callers_bytes() {
     assert_eq!(
         r.steps,
         [
+            "key".into(),
             format!("limit SUBJECT_RATE_LIMITER sub:{}", sha256_hex("alice")),
             "read".into(),
             "stage".into(),
+            format!(
+                "limit NIK_RATE_LIMITER nik:{}",
+                nik_hmac(SECRET.as_bytes(), NIK)
+            ),
             "siteverify".into(),
             "upstream".into(),
+            "sign".into(),
         ]
     );
     // Our browser module's body is forwarded as it is.
@@ -280,6 +330,7 @@ const BREAKERS: &[(Check, Breaker)] = &[
     (Check::Configured, |w| {
         w.vars.retain(|(k, _)| *k != "HV_APP_KEY")
     }),
+    (Check::ReceiptKey, |w| w.key = KeyReply::Failed),
     (Check::RateLimit, |w| w.limits.cap = 0),
     (Check::Token, |w| w.head.authorization = None),
     (Check::ContentType, |w| {
@@ -295,10 +346,12 @@ const BREAKERS: &[(Check, Breaker)] = &[
     (Check::NikBinding, |w| {
         w.head.authorization = Some(bound_token(OTHER_NIK, Some("alice")))
     }),
+    (Check::NikRateLimit, |w| w.limits.nik_cap = 0),
     (Check::Turnstile, |w| w.head.turnstile = None),
     (Check::Upstream, |w| {
         w.upstream = Called::Answer(503, BUSY.as_bytes().to_vec())
     }),
+    (Check::Receipt, |w| w.signature = None),
 ];
 
 /// The check a refusal reason belongs to.
@@ -311,19 +364,28 @@ fn check_of(reason: &str) -> Check {
         Reason::NotFound | Reason::MethodNotAllowed => Check::Route,
         Reason::OriginNotAllowed => Check::Origin,
         Reason::TransactionIdInvalid => Check::TransactionId,
-        Reason::UpstreamNotConfigured | Reason::AuthNotConfigured | Reason::ClockUnusable => {
-            Check::Configured
-        }
+        Reason::UpstreamNotConfigured
+        | Reason::SandboxWithLiveCredentials
+        | Reason::AuthNotConfigured
+        | Reason::JwtSecretShort
+        | Reason::AnonymousOutsideSandbox
+        | Reason::ReceiptKeyMissing
+        | Reason::ClockUnusable => Check::Configured,
+        Reason::ReceiptKeyInvalid => Check::ReceiptKey,
         Reason::RateLimitedIp | Reason::RateLimitedSubject => Check::RateLimit,
         Reason::TokenNikMismatch => Check::NikBinding,
+        Reason::RateLimitedNik => Check::NikRateLimit,
         Reason::TokenMissing
         | Reason::TokenMalformed
         | Reason::TokenAlgorithm
         | Reason::TokenSignature
+        | Reason::TokenAudience
         | Reason::TokenExpired
         | Reason::TokenNotYetValid
         | Reason::TokenLifetime
-        | Reason::TokenTxnMismatch => Check::Token,
+        | Reason::TokenIncomplete
+        | Reason::TokenTxnMismatch
+        | Reason::TokenNikUnbound => Check::Token,
         Reason::ContentTypeUnsupported | Reason::ContentTypeInvalid => Check::ContentType,
         Reason::DeclaredTooLarge | Reason::DeclaredLengthInvalid => Check::DeclaredLength,
         Reason::BodyTooLarge
@@ -331,9 +393,11 @@ fn check_of(reason: &str) -> Check {
         | Reason::BodyMalformed
         | Reason::NikRefused
         | Reason::ImageRefused => Check::Body,
-        Reason::TurnstileMissing | Reason::TurnstileRejected | Reason::TurnstileUnreachable => {
-            Check::Turnstile
-        }
+        Reason::TurnstileMissing
+        | Reason::TurnstileRejected
+        | Reason::TurnstileHostname
+        | Reason::TurnstileAction
+        | Reason::TurnstileUnreachable => Check::Turnstile,
         Reason::UpstreamRefused
         | Reason::UpstreamRejected
         | Reason::UpstreamCredentialsRejected
@@ -343,6 +407,7 @@ fn check_of(reason: &str) -> Check {
         | Reason::UpstreamAnswerTooLarge
         | Reason::UpstreamUnreachable
         | Reason::UpstreamTimeout => Check::Upstream,
+        Reason::ReceiptSigningFailed => Check::Receipt,
         Reason::OutOfStep => panic!("out of step"),
     }
 }
@@ -365,7 +430,8 @@ fn each_check_refuses_on_its_own_and_nothing_after_it_runs() {
         let reason = Reason::ALL.iter().find(|x| x.as_str() == reason).unwrap();
         assert!(reason.codes().contains(&r.code().unwrap()));
         assert_eq!(r.answer.status, r.code().unwrap().http_status());
-        if *check != Check::Upstream {
+        let at = |c: Check| ORDER.iter().position(|x| *x == c);
+        if at(*check) < at(Check::Upstream) {
             assert!(
                 !r.steps.contains(&"upstream".into()),
                 "{check:?}: {:?}",
@@ -412,7 +478,7 @@ fn callers_without_a_valid_token_never_spend_the_budget_of_token_holders() {
     for (n, auth) in junk.iter().cycle().take(10).enumerate() {
         w.head.authorization = auth.clone();
         let r = run(&w);
-        assert_eq!(r.steps, ["limit IP_RATE_LIMITER ip:198.51.100.7"]);
+        assert_eq!(r.steps, ["key", "limit IP_RATE_LIMITER ip:198.51.100.7"]);
         // Refused either way; once the address's budget is spent, with 429.
         let want = if n < 3 { "token" } else { "rate_limited_ip" };
         assert!(
@@ -421,11 +487,12 @@ fn callers_without_a_valid_token_never_spend_the_budget_of_token_holders() {
             r.reason()
         );
     }
+    w.limits.nik_cap = 1000;
     for sub in ["alice", "bob", "carol"] {
         w.head.authorization = Some(bound_token(NIK, Some(sub)));
         let r = run(&w);
         assert_eq!(r.answer.status, 200, "{sub}: {}", r.answer.body);
-        assert!(r.steps[0].starts_with("limit SUBJECT_RATE_LIMITER sub:"));
+        assert!(r.steps[1].starts_with("limit SUBJECT_RATE_LIMITER sub:"));
         assert!(r.steps.iter().all(|s| !s.contains("IP_RATE_LIMITER")));
     }
     // A token holder spends its own subject's budget, across addresses.
@@ -442,16 +509,16 @@ fn callers_without_a_valid_token_never_spend_the_budget_of_token_holders() {
 fn anonymous_callers_spend_the_ip_budget_and_a_sent_token_is_still_checked() {
     let mut w = world();
     w.vars = vec![
-        ("HV_APP_ID", "a".into()),
-        ("HV_APP_KEY", "k".into()),
+        ("SANDBOX", "true".into()),
         ("ALLOW_ANONYMOUS", "true".into()),
         ("PROXY_JWT_SECRET", SECRET.into()),
+        ("RECEIPT_SIGNING_KEY", TEST_KEY.into()),
     ];
     w.head.authorization = None;
     w.head.origin = None;
     let r = run(&w);
     assert_eq!(r.answer.status, 200, "{}", r.answer.body);
-    assert_eq!(r.steps[0], "limit IP_RATE_LIMITER ip:198.51.100.7");
+    assert_eq!(r.steps[1], "limit IP_RATE_LIMITER ip:198.51.100.7");
     assert_eq!(r.log["auth"], "anonymous");
     assert_eq!(r.log["level"], "warn");
     assert!(r.log["warnings"]
@@ -541,6 +608,21 @@ fn turnstile_outcomes() {
         (Called::TooLarge, "turnstile_rejected"),
         (Called::Unreachable, "turnstile_unreachable"),
         (Called::TimedOut, "turnstile_unreachable"),
+        // Solved on someone else's page.
+        (
+            Called::Answer(
+                200,
+                br#"{"success":true,"hostname":"evil.example"}"#.to_vec(),
+            ),
+            "turnstile_hostname",
+        ),
+        (
+            Called::Answer(
+                200,
+                br#"{"success":true,"hostname":"kyc.example.co.id.evil.example"}"#.to_vec(),
+            ),
+            "turnstile_hostname",
+        ),
     ];
     for (called, reason) in cases {
         let mut w = world();
@@ -549,6 +631,20 @@ fn turnstile_outcomes() {
         assert_eq!(r.reason(), Some(reason));
         assert!(!r.steps.contains(&"upstream".into()));
     }
+    // The Worker's own host counts (the demo page it serves), and the action when it is set.
+    let mut w = world();
+    w.siteverify = Called::Answer(
+        200,
+        br#"{"success":true,"hostname":"proxy.example","action":"login"}"#.to_vec(),
+    );
+    assert_eq!(run(&w).answer.status, 200);
+    w.vars.push(("TURNSTILE_ACTION", "kyc".into()));
+    assert_eq!(run(&w).reason(), Some("turnstile_action"));
+    w.siteverify = Called::Answer(
+        200,
+        br#"{"success":true,"hostname":"proxy.example","action":"kyc"}"#.to_vec(),
+    );
+    assert_eq!(run(&w).answer.status, 200);
     let r = run(&world());
     let sv = &r.calls[0];
     assert_eq!(
@@ -565,6 +661,14 @@ fn turnstile_outcomes() {
         .is_some_and(|h| !h.contains("error=")));
 }
 
+/// The public part of a key the glue generated.
+fn generated() -> EcPublic {
+    EcPublic {
+        x: crate::logic::jwt::b64url(&[3; 32]),
+        y: crate::logic::jwt::b64url(&[4; 32]),
+    }
+}
+
 #[test]
 fn the_sandbox_answers_from_the_vendors_own_answers() {
     let mut w = world();
@@ -574,9 +678,20 @@ fn the_sandbox_answers_from_the_vendors_own_answers() {
     ];
     w.head.origin = None;
     w.head.turnstile = None;
+    w.key = KeyReply::Generated(generated());
     let r = run(&w);
     assert_eq!(r.answer.status, 200);
+    assert_eq!(r.keys, [KeyRequest::Generate]);
     assert!(!r.steps.iter().any(|s| s == "stage" || s == "upstream"));
+    let claims = receipt_claims(r.receipt.as_deref().unwrap());
+    assert_eq!(
+        (claims["sandbox"].as_bool(), claims["outcome"].as_str()),
+        (Some(true), Some("match"))
+    );
+    assert!(r.log["warnings"]
+        .as_array()
+        .unwrap()
+        .contains(&"receipt_key_ephemeral".into()));
     let v: serde_json::Value = serde_json::from_str(&r.answer.body).unwrap();
     assert_eq!(
         (
@@ -636,14 +751,25 @@ fn the_log_line_holds_no_personal_data() {
     let mut w = world();
     w.head.transaction_id = Some(format!("kyc-{NIK}"));
     w.head.authorization = Some(token(&format!(
-        r#"{{"iat":{},"exp":{},"txn":"kyc-{NIK}"}}"#,
+        r#"{{"aud":"dukcapil-facematch","jti":"j","iat":{},"exp":{},"txn":"kyc-{NIK}","nik_hmac":"{}"}}"#,
         NOW_MS as i64 / 1000,
-        NOW_MS as i64 / 1000 + 60
+        NOW_MS as i64 / 1000 + 60,
+        nik_hmac(SECRET.as_bytes(), NIK)
     )));
     let r = run(&w);
     assert_eq!(r.answer.status, 200, "{}", r.answer.body);
     let line = r.log.to_string();
     assert!(!line.contains(NIK), "{line}");
+    assert_eq!(r.log["receipt_id"], "rcpt-1");
+    // Nor does the receipt, but in the caller's own `txn`: the NIK only as its HMAC.
+    let mut claims = receipt_claims(r.receipt.as_deref().unwrap());
+    assert_eq!(claims["txn"], format!("kyc-{NIK}").as_str());
+    claims["txn"] = "".into();
+    let claims = claims.to_string();
+    assert!(
+        !claims.contains(NIK) && !claims.contains(&NIK[4..14]),
+        "{claims}"
+    );
     assert_eq!(r.log["transaction_id"], "kyc-3273**********01");
     // The caller gets its own id back unchanged.
     assert_eq!(
@@ -682,23 +808,34 @@ fn missing_or_failing_limiters_are_warned_about_and_do_not_block() {
 fn a_reply_to_the_wrong_step_is_refused_not_trusted() {
     let cfg = Config::from_lookup(|k| match k {
         "HV_APP_ID" | "HV_APP_KEY" | "PROXY_JWT_SECRET" => Some(SECRET.into()),
+        "RECEIPT_SIGNING_KEY" => Some(TEST_KEY.into()),
         _ => None,
     });
     let w = world();
     let ctx = Context {
         request_id: "r".into(),
         fresh_transaction_id: "t".into(),
+        receipt_id: "rc".into(),
         now_ms: NOW_MS,
     };
-    let mut p = Pipeline::new(
-        &cfg,
-        Head {
-            origin: None,
-            ..w.head.clone()
-        },
-        ctx,
-    );
-    assert!(matches!(p.start(), Step::RateLimit { .. }));
+    let head = Head {
+        origin: None,
+        ..w.head.clone()
+    };
+    let mut p = Pipeline::new(&cfg, head.clone(), ctx.clone());
+    assert!(matches!(p.start(), Step::LoadKey(KeyRequest::Import(_))));
+    // A generated key for a configured one is not the key that was asked for.
+    assert!(matches!(
+        p.resume(Reply::Key(KeyReply::Generated(generated()))),
+        Step::Finish
+    ));
+    assert!(p.finish(1.0, None).1.contains(r#""reason":"out_of_step""#));
+    let mut p = Pipeline::new(&cfg, head, ctx);
+    assert!(matches!(p.start(), Step::LoadKey(_)));
+    assert!(matches!(
+        p.resume(Reply::Key(KeyReply::Imported)),
+        Step::RateLimit { .. }
+    ));
     // The glue claims to have read a body while a rate limiter was asked.
     assert!(matches!(
         p.resume(Reply::Body(BodyReply::Read(b"{}"))),
@@ -709,4 +846,319 @@ fn a_reply_to_the_wrong_step_is_refused_not_trusted() {
     assert!(log.contains(r#""reason":"out_of_step""#));
     // And a reply after the end.
     assert!(matches!(p.resume(Reply::Staged), Step::Finish));
+}
+
+/// The upstream answers, and whether the proxy vouches for each with a receipt.
+const OUTCOMES: &[(&str, u16, &str, Option<&str>)] = &[
+    ("200-match", 200, "", Some("match")),
+    ("200-nomatch", 200, "", Some("no_match")),
+    (
+        "200-face-fail",
+        422,
+        "FACE_NOT_DETECTED",
+        Some("FACE_NOT_DETECTED"),
+    ),
+    ("200-nik-invalid", 422, "NIK_INVALID", Some("NIK_INVALID")),
+    (
+        "200-too-large",
+        413,
+        "IMAGE_TOO_LARGE",
+        Some("IMAGE_TOO_LARGE"),
+    ),
+    (
+        "423-multiple-faces",
+        422,
+        "MULTIPLE_FACES",
+        Some("MULTIPLE_FACES"),
+    ),
+    ("400-image-type", 415, "IMAGE_TYPE", Some("IMAGE_TYPE")),
+    (
+        "400-image-missing",
+        400,
+        "IMAGE_MISSING",
+        Some("IMAGE_MISSING"),
+    ),
+    ("401-unauthorized", 502, "PROXY_UPSTREAM_CREDENTIALS", None),
+    ("429-rate-limited", 429, "UPSTREAM_RATE_LIMITED", None),
+    ("503-busy", 503, "UPSTREAM_BUSY", None),
+    ("500-server-error", 502, "UPSTREAM_ERROR", None),
+];
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../tests/fixtures/upstream/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_verdict_and_definitive_refusal_carries_a_receipt_and_nothing_else_does() {
+    for &(name, status, code, outcome) in OUTCOMES {
+        let mut w = world();
+        let upstream_status = name[..3].parse().unwrap();
+        w.upstream = Called::Answer(upstream_status, fixture(name));
+        let r = run(&w);
+        assert_eq!(r.answer.status, status, "{name}: {}", r.answer.body);
+        let body = r.body();
+        if !code.is_empty() {
+            assert_eq!(body["error"]["code"], code, "{name}");
+        }
+        assert_eq!(
+            r.steps.contains(&"sign".into()),
+            outcome.is_some(),
+            "{name}"
+        );
+        let Some(outcome) = outcome else {
+            assert!(
+                body.get("receipt").is_none() && r.receipt.is_none(),
+                "{name}"
+            );
+            continue;
+        };
+        let receipt = body["receipt"].as_str().unwrap();
+        assert_eq!(r.receipt.as_deref(), Some(receipt));
+        let c = receipt_claims(receipt);
+        let now = (NOW_MS / 1000.0) as i64;
+        // The upstream took 40 ms: still the same second.
+        assert_eq!(
+            (c["iat"].as_i64(), c["exp"].as_i64()),
+            (Some(now), Some(now + 900))
+        );
+        assert_eq!(c["outcome"], outcome, "{name}");
+        assert_eq!(c["iss"], "dukcapil-facematch");
+        assert_eq!(
+            (c["sub"].as_str(), c["aud"].as_str()),
+            (Some("alice"), Some("bank"))
+        );
+        assert_eq!(
+            (c["jti"].as_str(), c["token_jti"].as_str()),
+            (Some("rcpt-1"), Some("tok-1"))
+        );
+        assert_eq!(
+            (c["txn"].as_str(), c["request_id"].as_str()),
+            (Some("txn-1"), Some("req-1"))
+        );
+        assert_eq!(c["nik_hmac"], nik_hmac(SECRET.as_bytes(), NIK).as_str());
+        assert_eq!(c["sandbox"], false);
+        assert!(c["hv_request_id"].is_string(), "{name}: {c}");
+        match outcome {
+            "match" => assert_eq!(
+                (c["match"].as_bool(), c["score"].as_f64()),
+                (Some(true), Some(87.5))
+            ),
+            "no_match" => assert_eq!(c["match"], false),
+            _ => assert!(c.get("match").is_none() && c.get("score").is_none()),
+        }
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64url_decode(receipt.split('.').next().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({
+                "alg": "ES256",
+                "kid": crate::logic::receipt::read_signing_key(TEST_KEY).unwrap().public.thumbprint(),
+                "typ": "dukcapil-receipt+jwt",
+            })
+        );
+    }
+    // Refusals before the upstream never get one.
+    let mut w = world();
+    w.body = format!(r#"{{"id":"3273010101900000","image":"{}"}}"#, image()).into_bytes();
+    w.head.content_length = None;
+    let r = run(&w);
+    assert_eq!(r.reason(), Some("nik_refused"));
+    assert!(r.receipt.is_none() && r.body().get("receipt").is_none());
+    for called in [Called::TimedOut, Called::Unreachable, Called::TooLarge] {
+        let mut w = world();
+        w.upstream = called;
+        let r = run(&w);
+        assert!(r.receipt.is_none() && !r.steps.contains(&"sign".into()));
+    }
+}
+
+#[test]
+fn the_receipt_names_only_what_the_caller_token_had() {
+    // An anonymous sandbox without a secret: no sub, aud, token_jti or nik_hmac.
+    let mut w = world();
+    w.vars = vec![
+        ("SANDBOX", "true".into()),
+        ("ALLOW_ANONYMOUS", "true".into()),
+    ];
+    w.head.authorization = None;
+    w.head.turnstile = None;
+    w.head.origin = None;
+    w.key = KeyReply::Generated(generated());
+    let r = run(&w);
+    let c = receipt_claims(r.receipt.as_deref().unwrap());
+    for absent in ["sub", "aud", "token_jti", "nik_hmac"] {
+        assert!(c.get(absent).is_none(), "{absent}: {c}");
+    }
+    assert_eq!(
+        r.steps[3],
+        format!("limit NIK_RATE_LIMITER nik-sha256:{}", sha256_hex(NIK))
+    );
+    // Issuer and lifetime from the configuration.
+    let mut w = world();
+    w.vars
+        .push(("RECEIPT_ISSUER", "https://verify.example".into()));
+    w.vars.push(("RECEIPT_TTL_SECONDS", "120".into()));
+    let c = receipt_claims(run(&w).receipt.as_deref().unwrap());
+    assert_eq!(c["iss"], "https://verify.example");
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
+}
+
+#[test]
+fn an_unusable_key_fails_closed_before_anything_is_spent() {
+    let mut w = world();
+    w.key = KeyReply::Failed;
+    let r = run(&w);
+    assert_eq!(
+        (r.answer.status, r.reason()),
+        (500, Some("receipt_key_invalid"))
+    );
+    assert_eq!(r.steps, ["key"]);
+    // No key outside the sandbox: refused before even asking for one.
+    let mut w = world();
+    w.vars.retain(|(k, _)| *k != "RECEIPT_SIGNING_KEY");
+    let r = run(&w);
+    assert_eq!(
+        (r.answer.status, r.reason()),
+        (500, Some("receipt_key_missing"))
+    );
+    assert!(r.steps.is_empty());
+    // A signature that fails after the upstream call: no unsigned outcome goes out.
+    for bad in [None, Some(vec![1; 70])] {
+        let mut w = world();
+        w.signature = bad;
+        let r = run(&w);
+        assert_eq!(
+            (r.answer.status, r.reason()),
+            (500, Some("receipt_signing_failed"))
+        );
+        let body = r.body();
+        assert!(body.get("receipt").is_none() && body.get("result").is_none());
+        assert!(r.steps.contains(&"upstream".into()));
+    }
+}
+
+#[test]
+fn the_jwks_publishes_the_current_and_previous_keys_to_anyone() {
+    let previous = r#"{"kty":"EC","crv":"P-256","x":"AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM","y":"BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ"}"#;
+    let mut w = world();
+    w.vars
+        .push(("RECEIPT_SIGNING_KEY_PREVIOUS", previous.into()));
+    w.head.method = "GET".into();
+    w.head.url = "https://proxy.example/.well-known/jwks.json".into();
+    w.head.origin = Some("https://anyone.example".into());
+    let r = run(&w);
+    assert_eq!(r.answer.status, 200, "{}", r.answer.body);
+    assert_eq!(r.steps, ["key"]);
+    assert_eq!(r.answer.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        r.answer.header("cache-control"),
+        Some("public, max-age=300")
+    );
+    let keys = r.body()["keys"].as_array().unwrap().clone();
+    let kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    let current = crate::logic::receipt::read_signing_key(TEST_KEY)
+        .unwrap()
+        .public;
+    assert_eq!(kids, [current.thumbprint(), generated().thumbprint()]);
+    assert!(keys.iter().all(|k| k.get("d").is_none()));
+    assert!(!r.answer.body.contains("oppT"));
+    assert_eq!(r.log["path"], "/.well-known/jwks.json");
+    // The sandbox's own key is published as it was made.
+    let mut w = world();
+    w.vars = vec![
+        ("SANDBOX", "true".into()),
+        ("ALLOW_ANONYMOUS", "true".into()),
+    ];
+    w.head.method = "GET".into();
+    w.head.url = "https://proxy.example/.well-known/jwks.json".into();
+    w.key = KeyReply::Generated(generated());
+    let r = run(&w);
+    assert_eq!(
+        r.body()["keys"][0]["kid"],
+        generated().thumbprint().as_str()
+    );
+    // A broken key configuration publishes nothing.
+    w.vars.push(("RECEIPT_SIGNING_KEY", "{}".into()));
+    assert_eq!(run(&w).reason(), Some("receipt_key_invalid"));
+}
+
+#[test]
+fn token_rules_at_the_door() {
+    let now = (NOW_MS / 1000.0) as i64;
+    let hmac = nik_hmac(SECRET.as_bytes(), NIK);
+    let claims = |extra: &str| token(&format!(r#"{{"iat":{now},"exp":{}{extra}}}"#, now + 300));
+    let cases = [
+        (
+            claims(&format!(r#","jti":"j","txn":"txn-1","nik_hmac":"{hmac}""#)),
+            "token_audience",
+        ),
+        (
+            claims(&format!(
+                r#","aud":"someone-else","jti":"j","txn":"txn-1","nik_hmac":"{hmac}""#
+            )),
+            "token_audience",
+        ),
+        (
+            claims(&format!(
+                r#","aud":"dukcapil-facematch","txn":"txn-1","nik_hmac":"{hmac}""#
+            )),
+            "token_incomplete",
+        ),
+        (
+            claims(&format!(
+                r#","aud":"dukcapil-facematch","jti":"j","nik_hmac":"{hmac}""#
+            )),
+            "token_incomplete",
+        ),
+        (
+            claims(r#","aud":"dukcapil-facematch","jti":"j","txn":"txn-1""#),
+            "token_nik_unbound",
+        ),
+        (
+            claims(&format!(
+                r#","aud":"dukcapil-facematch","jti":"j","txn":"txn-1","nik_sha256":"{}""#,
+                sha256_hex(NIK)
+            )),
+            "token_nik_unbound",
+        ),
+    ];
+    for (t, reason) in cases {
+        let mut w = world();
+        w.head.authorization = Some(t);
+        let r = run(&w);
+        assert_eq!(r.reason(), Some(reason));
+        assert!(!r.steps.contains(&"read".into()), "{reason}");
+    }
+    // REQUIRE_NIK_BINDING=false lets an unbound token through, with a warning on each line.
+    let mut w = world();
+    w.vars.push(("REQUIRE_NIK_BINDING", "false".into()));
+    w.head.authorization = Some(claims(
+        r#","aud":"dukcapil-facematch","jti":"j","txn":"txn-1""#,
+    ));
+    let r = run(&w);
+    assert_eq!(r.answer.status, 200, "{}", r.answer.body);
+    assert!(r.log["warnings"]
+        .as_array()
+        .unwrap()
+        .contains(&"nik_binding_off".into()));
+    // A NIK's budget is its own, whichever subject asks.
+    let mut w = world();
+    w.vars.retain(|(k, _)| *k != "TURNSTILE_SECRET");
+    w.limits.nik_cap = 2;
+    for (n, sub) in ["a", "b", "c"].iter().enumerate() {
+        w.head.authorization = Some(bound_token(NIK, Some(sub)));
+        let r = run(&w);
+        let want = if n < 2 {
+            None
+        } else {
+            Some("rate_limited_nik")
+        };
+        assert_eq!(r.reason(), want, "{sub}");
+    }
+    assert_eq!(run(&w).answer.header("retry-after"), Some("60"));
 }
