@@ -165,4 +165,23 @@ test('Turnstile: verified server-side when TURNSTILE_SECRET is set', async () =>
   }
 });
 
+test('Turnstile unreachable → 502 UPSTREAM_ERROR, and nothing forwarded', async () => {
+  // A port nothing listens on: the connection is refused.
+  const closed = http.createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${closed.address().port}/siteverify`;
+  await new Promise((r) => closed.close(r));
+  const p = await startProxy({ TURNSTILE_SECRET, TURNSTILE_VERIFY_URL: url }, { double });
+  try {
+    double.reset();
+    const res = await p.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token' } });
+    assertError(res, 502, 'UPSTREAM_ERROR');
+    assert.equal(double.requests.length, 0, 'an unverified caller was forwarded');
+    const log = await p.logFor(res.headers['x-request-id']);
+    assert.equal(log.reason, 'turnstile_unreachable');
+  } finally {
+    await p.dispose();
+  }
+});
+
 test('no secret, token, full NIK or image data leaked', () => assertNoLeaks());

@@ -320,6 +320,13 @@ pub(crate) mod tests {
         assert_eq!(c.warnings, ["jwt_secret_short"]);
         let c = cfg(&[("PROXY_JWT_SECRET", &"k".repeat(32))]);
         assert!(c.warnings.is_empty());
+        // Clamped to at most 60,000 ms, at the boundary and far above it.
+        for (set, want) in [("60000", 60_000), ("60001", 60_000), ("4000000000", 60_000)] {
+            let c = cfg(&[("UPSTREAM_TIMEOUT_MS", set)]);
+            assert_eq!(c.upstream_timeout_ms, want, "{set}");
+            assert!(c.warnings.is_empty(), "{set}");
+        }
+        assert_eq!(MAX_UPSTREAM_TIMEOUT_MS, 60_000);
         let c = cfg(&[("UPSTREAM_TIMEOUT_MS", "soon")]);
         assert_eq!(c.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
         assert!(c.warnings.contains(&"upstream_timeout_ms_invalid"));
