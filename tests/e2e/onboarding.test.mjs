@@ -8,6 +8,7 @@ import {
   APP_ID, APP_KEY, JWT_SECRET, FIXTURES, SCREENSHOTS,
   startDouble, startWrangler, launch, fakeCamera, mint, screenshot,
 } from './harness.mjs';
+import { assertNoLeak } from '../proxy/leaks.mjs';
 
 const NIK = '3273010101901234';
 const MAX_IMAGE_BYTES = 2_000_000;
@@ -17,11 +18,15 @@ let proxy;
 let camera;
 /** Every request any page made, with its headers: none may carry the credentials. */
 const pageRequests = [];
+/** Every answer of the API the pages got (status, headers, body), for the leak scan. */
+const apiAnswers = [];
+/** Every wrangler dev started, for the leak scan of what the Worker printed. */
+const wranglers = [];
 
 before(async () => {
   double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
   // The page calls the API on its own origin, which the proxy allows without ALLOWED_ORIGINS.
-  proxy = await startWrangler(() => ({
+  proxy = await startE2eWrangler(() => ({
     HV_BASE_URL: double.url,
     HV_APP_ID: APP_ID,
     HV_APP_KEY: APP_KEY,
@@ -42,11 +47,22 @@ before(async () => {
 after(async () => {
   await camera?.close();
   await proxy?.stop();
+  // Fails here if the Worker broke the HyperVerge contract in a way no test declared.
   await double?.close?.();
-  // Nothing the Worker printed may hold a secret or a full NIK.
-  const logs = proxy?.logs.join('') ?? '';
-  for (const secret of [APP_KEY, JWT_SECRET, NIK]) assert.ok(!logs.includes(secret), `wrangler output leaks ${secret.slice(0, 6)}…`);
+  // Nothing the Worker printed or answered, and nothing it sent upstream besides appId and
+  // appKey in their own headers, may hold a secret or a full NIK, in any encoding or in part.
+  const needles = [['appId', APP_ID], ['appKey', APP_KEY], ['PROXY_JWT_SECRET', JWT_SECRET], ['full NIK', NIK]];
+  assertNoLeak(needles, wranglers.map((w) => w.logs.join('')), 'the output of wrangler dev and the Worker');
+  assertNoLeak(needles, apiAnswers, 'an answer of the API');
+  assertNoLeak(needles, (double?.traffic ?? []).map(({ path, headers: { appid, appkey, ...rest } }) => JSON.stringify({ path, rest })), 'an upstream request');
 });
+
+/** wrangler dev, remembered for the leak scan. */
+async function startE2eWrangler(varsFor) {
+  const w = await startWrangler(varsFor);
+  wranglers.push(w);
+  return w;
+}
 
 beforeEach(() => {
   double.behave('match');
@@ -57,6 +73,10 @@ async function openPage(context = camera.context, url = proxy.url) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   page.on('request', (r) => pageRequests.push({ url: r.url(), headers: r.headers(), body: r.postData() ?? '' }));
+  page.on('response', async (r) => {
+    if (!/\/(v1|healthz)/.test(new URL(r.url()).pathname)) return;
+    apiAnswers.push(`${r.status()}\n${JSON.stringify(r.headers())}\n${await r.text().catch(() => '')}`);
+  });
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
   return page;
@@ -260,14 +280,15 @@ test('no request from the page carries the HyperVerge credentials', () => {
   for (const r of pageRequests) {
     const names = Object.keys(r.headers).map((h) => h.toLowerCase());
     assert.ok(!names.includes('appid') && !names.includes('appkey'), r.url);
-    const all = JSON.stringify(r.headers) + r.body;
-    assert.ok(!all.includes(APP_KEY) && !all.includes(APP_ID), r.url);
   }
+  // The page never holds a secret, so none can be in what it sends, in any encoding.
+  const secrets = [['appId', APP_ID], ['appKey', APP_KEY], ['PROXY_JWT_SECRET', JWT_SECRET]];
+  assertNoLeak(secrets, pageRequests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`), 'a request from the page');
 });
 
 test('the demo environment as deployed: sandbox answers by NIK serial, no credentials at all', async () => {
   // No vars: exactly wrangler.toml's [env.demo], which `wrangler deploy --env demo` deploys.
-  const sandbox = await startWrangler(() => ({}));
+  const sandbox = await startE2eWrangler(() => ({}));
   try {
     for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
       const page = await openPage(camera.context, sandbox.url);
@@ -276,7 +297,23 @@ test('the demo environment as deployed: sandbox answers by NIK serial, no creden
       assert.match(await resultText(page), verdict);
       await page.close();
     }
-    assert.equal(double.requests.length, 0, 'the sandbox never calls upstream');
+  } finally {
+    await sandbox.stop();
+  }
+});
+
+test('the demo environment never calls upstream, even with live credentials and the double at hand', async () => {
+  // [env.demo] with an upstream that would answer: a sandbox that leaked a call would reach it.
+  const sandbox = await startE2eWrangler(() => ({ HV_BASE_URL: double.url, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY }));
+  try {
+    for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
+      const page = await openPage(camera.context, sandbox.url);
+      await fillForm(page, `327301010190${serial}`);
+      await submitAndWait(page);
+      assert.match(await resultText(page), verdict);
+      await page.close();
+    }
+    assert.equal(double.requests.length, 0, 'the sandbox called upstream');
   } finally {
     await sandbox.stop();
   }

@@ -88,11 +88,59 @@ const LOG_HANG_GUARD_MS = 30_000;
 // ---- the Worker ------------------------------------------------------------------------
 const LIMITS = { IP_RATE_LIMITER: { simple: { limit: 1000, period: 60 } }, SUBJECT_RATE_LIMITER: { simple: { limit: 1000, period: 60 } } };
 
+// The built Worker, byte for byte, inside a wrapper that lets a test look into its instance
+// or break it (`instrumented: true`). A first module records each wasm instance the shim
+// creates; the wrapper then answers GET /__test/wasm with the live instance's heap size and
+// JS-reference table size, and makes the runtime's random source fail once for a request
+// with `x-test-force-panic: yes` (the request id's UUID then panics). The broken source puts
+// the real one back as it throws: a panicking request's promise never settles, so no
+// `finally` would ever run.
+const TEST_CAPTURE = `
+const Real = WebAssembly.Instance;
+globalThis.__testInstances = [];
+WebAssembly.Instance = function Instance(module, imports) {
+  const instance = new Real(module, imports);
+  globalThis.__testInstances.push(instance);
+  return instance;
+};
+WebAssembly.Instance.prototype = Real.prototype;
+`;
+const TEST_WRAPPER = `
+import './test-capture.mjs';
+import Proxy from './index.js';
+export default class extends Proxy {
+  fetch(request) {
+    if (new URL(request.url).pathname === '/__test/wasm') {
+      const { exports } = globalThis.__testInstances.at(-1);
+      return Response.json({
+        instances: globalThis.__testInstances.length,
+        heapBytes: exports.memory.buffer.byteLength,
+        jsRefs: exports.__wbindgen_externrefs.length,
+      });
+    }
+    if (request.headers.get('x-test-force-panic') === 'yes') {
+      const real = crypto.getRandomValues;
+      crypto.getRandomValues = () => {
+        crypto.getRandomValues = real;
+        throw new Error('random source unavailable (forced by the test)');
+      };
+    }
+    return super.fetch(request);
+  }
+}
+`;
+const INSTRUMENTED_MODULES = [
+  { type: 'ESModule', path: path.join(path.dirname(SCRIPT), 'test-wrapper.mjs'), contents: TEST_WRAPPER },
+  { type: 'ESModule', path: path.join(path.dirname(SCRIPT), 'test-capture.mjs'), contents: TEST_CAPTURE },
+  { type: 'ESModule', path: SCRIPT },
+  { type: 'CompiledWasm', path: path.join(path.dirname(SCRIPT), 'index_bg.wasm') },
+];
+
 /**
  * Starts the proxy with `vars` (strings) layered over a live configuration pointing at
- * `double`. Pass `null` as a value to leave a binding out.
+ * `double`. Pass `null` as a value to leave a binding out. `instrumented`: see TEST_WRAPPER.
  */
-export async function startProxy(vars = {}, { double, ratelimits = LIMITS, wrapper } = {}) {
+export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instrumented = false } = {}) {
   const base = {
     HV_BASE_URL: double?.url ?? 'http://127.0.0.1:9',
     HV_APP_ID: APP_ID,
@@ -105,10 +153,9 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS, wrapp
   const logs = [];
   const waiters = new Set();
   const mf = new Miniflare({
-    modules: true,
-    // `wrapper`: a module's source put next to the built Worker, importing it as './index.js'.
-    ...(wrapper ? { script: wrapper, scriptPath: path.join(path.dirname(SCRIPT), 'test-wrapper.mjs') } : { scriptPath: SCRIPT }),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'ESModule', include: ['**/*.js'] }],
+    ...(instrumented
+      ? { modules: INSTRUMENTED_MODULES, modulesRoot: path.dirname(SCRIPT) }
+      : { modules: true, scriptPath: SCRIPT, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] }),
     compatibilityDate: '2026-04-01',
     bindings,
     ratelimits,
@@ -141,6 +188,12 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS, wrapp
       let payload = body ?? JSON.stringify({ id: nik, image });
       if (contentType === null && typeof payload === 'string') payload = Buffer.from(payload);
       return proxy.fetch('/v1/dukcapilWithFacematch', { method: 'POST', headers: h, body: payload });
+    },
+    /** The live wasm instance's heap and JS-reference table (an `instrumented` proxy only). */
+    async wasm() {
+      const res = await mf.dispatchFetch('https://proxy.test/__test/wasm');
+      assert.equal(res.status, 200, 'not an instrumented proxy');
+      return res.json();
     },
     /** Waits until the log line for `requestId` arrives, and returns it parsed. */
     async logFor(requestId) {

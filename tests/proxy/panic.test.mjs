@@ -1,36 +1,19 @@
 // Panic recovery: a Rust panic fails only its own request. worker-build's shim then starts a
 // fresh wasm instance, and the next request is answered as if nothing happened.
 //
-// To force a real panic without a test-only path in the Worker, a wrapper module around the
-// built Worker makes the runtime's random source throw for one request: the proxy's first act
-// is a v4 UUID (the request id), and `uuid` panics when it cannot get random bytes.
+// To force a real panic without a test-only path in the Worker, the harness's instrumented
+// wrapper around the built Worker makes the runtime's random source throw for one request: the
+// proxy's first act is a v4 UUID (the request id), and `uuid` panics when it cannot get
+// random bytes.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, startDouble, assertNoLeaks, APP_ID, APP_KEY } from './harness.mjs';
 
-// The broken random source puts the real one back as it throws: the panicking request's
-// promise never settles (its wasm instance is gone), so no \`finally\` would ever run.
-const WRAPPER = `
-import Proxy from './index.js';
-export default class extends Proxy {
-  fetch(request) {
-    if (request.headers.get('x-test-force-panic') === 'yes') {
-      const real = crypto.getRandomValues;
-      crypto.getRandomValues = () => {
-        crypto.getRandomValues = real;
-        throw new Error('random source unavailable (forced by the test)');
-      };
-    }
-    return super.fetch(request);
-  }
-}
-`;
-
 let double, proxy;
 before(async () => {
   double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
-  proxy = await startProxy({}, { double, wrapper: WRAPPER });
+  proxy = await startProxy({}, { double, instrumented: true });
 });
 after(async () => {
   await proxy?.dispose();
@@ -58,6 +41,7 @@ test('after a forced panic the next request succeeds, on a fresh instance', asyn
     assert.equal(res.json.metaData.transactionId, txn);
   }
   assert.equal(double.requests.length, 2);
+  assert.equal((await proxy.wasm()).instances, 2, 'one fresh wasm instance');
   // The shim starts the fresh instance when the next request arrives.
   await proxy.waitForLog((l) => l.startsWith('Reinitializing Wasm application'), 'fresh instance from the shim');
 });
