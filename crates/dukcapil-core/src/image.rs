@@ -87,8 +87,9 @@ pub fn base64_decoded_len(text: &str) -> Result<usize, ErrorCode> {
     if !b.len().is_multiple_of(4) {
         return Err(ErrorCode::ImageBase64);
     }
+    // A length that is a multiple of 4 with padding is at least 4: only the count can be wrong.
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    if pad > 2 || (pad > 0 && b.len() < 4) {
+    if pad > 2 {
         return Err(ErrorCode::ImageBase64);
     }
     let body = &b[..b.len() - pad];
@@ -203,6 +204,9 @@ mod tests {
             ("QUI=", Ok(2)),
             ("QUJD", Ok(3)),
             ("QR==", Err(ErrorCode::ImageBase64)), // non-zero trailing bits
+            ("QUJ=", Err(ErrorCode::ImageBase64)), // the same, with one pad
+            ("====", Err(ErrorCode::ImageBase64)),
+            ("QUJDQQ==", Ok(4)),
             ("QQ", Err(ErrorCode::ImageBase64)),   // no padding
             ("QQ=A", Err(ErrorCode::ImageBase64)), // padding inside
             ("Q===", Err(ErrorCode::ImageBase64)),
@@ -249,7 +253,41 @@ mod tests {
     }
 
     #[test]
+    fn mime_types() {
+        assert_eq!(ImageKind::Jpeg.mime_type(), "image/jpeg");
+        assert_eq!(ImageKind::Png.mime_type(), "image/png");
+        assert_eq!(ImageKind::Pdf.mime_type(), "application/pdf");
+    }
+
+    #[test]
+    fn data_urls_need_an_image_or_pdf_type() {
+        let cases: &[(&str, Result<&str, ErrorCode>)] = &[
+            ("QUJD", Ok("QUJD")),
+            ("data:image/png;base64,QUJD", Ok("QUJD")),
+            ("data:IMAGE/JPEG;base64,QUJD", Ok("QUJD")),
+            ("data:image/x;base64,QUJD", Ok("QUJD")),
+            ("data:application/pdf;base64,QUJD", Ok("QUJD")),
+            ("data:image/;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:imag;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:text/html;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:images/png;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:image/png,QUJD", Err(ErrorCode::ImageBase64)),
+            ("data:image/png;base64", Err(ErrorCode::ImageBase64)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(strip_data_url(text), *want, "{text}");
+        }
+    }
+
+    #[test]
     fn checks_bytes() {
+        let mut exactly = vec![0u8; MAX_IMAGE_BYTES];
+        exactly[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        assert_eq!(check_image_bytes(&exactly), Ok(ImageKind::Jpeg));
+        exactly.push(0);
+        assert_eq!(check_image_bytes(&exactly), Err(ErrorCode::ImageTooLarge));
+        exactly.resize(MAX_IMAGE_BYTES - 1, 0);
+        assert_eq!(check_image_bytes(&exactly), Ok(ImageKind::Jpeg));
         assert_eq!(check_image_bytes(&[]), Err(ErrorCode::ImageMissing));
         assert_eq!(check_image_bytes(b"%PDF-1.4 ..."), Ok(ImageKind::Pdf));
         assert_eq!(

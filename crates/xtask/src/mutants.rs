@@ -83,6 +83,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             target.package
         ));
         let out = root.join("target/mutants").join(target.package);
+        std::fs::create_dir_all(&out)?;
         let out_arg = out.to_string_lossy().into_owned();
         let mut cmd_args = vec!["mutants", "--package", target.package, "--output", &out_arg];
         for f in target.files {
@@ -135,11 +136,9 @@ pub fn parse_outcomes(json: &str) -> Result<Score> {
         .flatten()
         .filter(|o| o.get("summary").and_then(|s| s.as_str()) == Some("MissedMutant"))
         .filter_map(|o| {
-            let m = o.get("scenario")?.get("Mutant")?;
-            let file = m.get("file")?.as_str()?;
-            let line = m.pointer("/span/start/line")?.as_u64()?;
-            let what = m.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-            Some(format!("{file}:{line}: {what}"))
+            o.pointer("/scenario/Mutant/name")?
+                .as_str()
+                .map(String::from)
         })
         .collect();
     Ok(Score {
@@ -149,4 +148,28 @@ pub fn parse_outcomes(json: &str) -> Result<Score> {
         unviable: count("unviable"),
         missed_names,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_counts_and_the_missed_mutants() {
+        let json = r#"{"total_mutants": 5, "missed": 1, "caught": 2, "timeout": 1, "unviable": 1,
+            "outcomes": [
+              {"scenario": "Baseline", "summary": "Success"},
+              {"scenario": {"Mutant": {"name": "src/a.rs:3:5: replace f -> bool with true"}}, "summary": "MissedMutant"},
+              {"scenario": {"Mutant": {"name": "src/a.rs:9:1: replace g with ()"}}, "summary": "CaughtMutant"}
+            ]}"#;
+        let s = parse_outcomes(json).unwrap();
+        assert_eq!((s.caught, s.missed, s.timeout, s.unviable), (2, 1, 1, 1));
+        assert_eq!(
+            s.missed_names,
+            ["src/a.rs:3:5: replace f -> bool with true"]
+        );
+        assert_eq!(s.viable(), 4);
+        assert_eq!(s.percent(), 75.0);
+        assert!(parse_outcomes("not json").is_err());
+    }
 }
