@@ -280,6 +280,13 @@ pub(crate) mod tests {
         assert!(c.ready());
         let c = cfg(&[("SANDBOX", "true"), ("HV_APP_KEY", "key")]);
         assert!(c.warnings.contains(&"sandbox_with_live_credentials"));
+        // Live credentials never turn the sandbox off.
+        let c = cfg(&[
+            ("SANDBOX", "true"),
+            ("HV_APP_ID", "id"),
+            ("HV_APP_KEY", "key"),
+        ]);
+        assert_eq!(c.backend(), Ok(Backend::Sandbox));
     }
 
     #[test]
