@@ -37,13 +37,21 @@ const refused = [
   ['no iat', () => hs256Raw({ exp: now() + 60 }), 'token_malformed'],
   ['exp as a string', () => hs256Raw({ iat: now(), exp: String(now() + 60) }), 'token_malformed'],
   ['garbage', async () => 'not.a.jwt', 'token_malformed'],
+  ['a crit header, even null', () => hs256Raw({ iat: now(), exp: now() + 60 }, { alg: 'HS256', crit: null }), 'token_algorithm'],
+  ['a header that is an array', () => hs256Raw({ iat: now(), exp: now() + 60 }, ['HS256']), 'token_malformed'],
+  ['claims that are an array', () => hs256Raw([null, null, null, now() + 60, now()]), 'token_malformed'],
+  ['a duplicate claim', async () => hs256Text(`{"iat":${now()},"exp":${now() + 60},"exp":${now() + 600}}`), 'token_malformed'],
 ];
 
-// A token signed correctly over arbitrary claims (jose always writes valid numeric dates).
-async function hs256Raw(claims) {
+// A token signed correctly over arbitrary claims and header (jose always writes valid ones).
+async function hs256Raw(claims, header = { alg: 'HS256', typ: 'JWT' }) {
+  return hs256Text(JSON.stringify(claims), JSON.stringify(header));
+}
+
+async function hs256Text(claims, header = '{"alg":"HS256","typ":"JWT"}') {
   const { createHmac } = await import('node:crypto');
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const input = `${b64(header)}.${b64(claims)}`;
   return `${input}.${createHmac('sha256', JWT_SECRET).update(input).digest('base64url')}`;
 }
 
@@ -95,6 +103,8 @@ test('ALLOW_ANONYMOUS=true: no token passes with a warning, a bad token still fa
     assert.equal(log.auth, 'anonymous');
     assert.equal(log.level, 'warn');
     assert.ok(log.warnings.includes('anonymous_call'));
+    // A token with no secret to check it against is refused, not ignored.
+    assertError(await anon.verify({ token: await mint() }), 401, 'UNAUTHORIZED');
   } finally {
     await anon.dispose();
   }
@@ -182,6 +192,18 @@ test('Turnstile unreachable → 502 UPSTREAM_ERROR, and nothing forwarded', asyn
   } finally {
     await p.dispose();
   }
+});
+
+test('a NIK in a caller-chosen transactionId is masked in the log', async () => {
+  // Not one of the NIKs the leak scan knows: the caller gets its own id back, as it should.
+  const nik = '3273010101905555';
+  const txn = `kyc-${nik}`;
+  const res = await proxy.verify({ nik, txn, token: await mint({ nik, txn }) });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers.transactionid, txn);
+  const log = await proxy.logFor(res.headers['x-request-id']);
+  assert.equal(log.transaction_id, 'kyc-3273**********55');
+  assert.ok(!JSON.stringify(log).includes(nik));
 });
 
 test('no secret, token, full NIK or image data leaked', () => assertNoLeaks());

@@ -28,7 +28,7 @@ function assertForwarded(rec, { txn, image = JPEG_B64, nik = NIK } = {}) {
 }
 
 test('a match in each documented shape is normalised', async () => {
-  for (const [behaviour, match, score] of [['match', true, 87.5], ['match-table', true, 91], ['match-yes', true, 77], ['nomatch', false, 12]]) {
+  for (const [behaviour, match, score] of [['match', true, 87.5], ['match-table', true, 91], ['match-yes', true, 77], ['nomatch', false, 12.25]]) {
     double.reset();
     double.behave(behaviour);
     const res = await proxy.verify({ txn: `txn-${behaviour}` });
@@ -71,12 +71,65 @@ test('separators and a data: URL are normalised before forwarding', async () => 
   assertForwarded(double.requests[0]);
 });
 
+test('any JSON form of the request goes upstream as the one canonical body', async () => {
+  const bodies = [
+    `{"image":"${JPEG_B64}","id":"${NIK}"}`,
+    ` {\n  "id" : "${NIK}",\n  "image" : "${JPEG_B64}"\n}\n`,
+    `{"id":"${NIK}","image":"${JPEG_B64.replaceAll('/', '\\/')}"}`,
+    `{"id":"\\u0033273010101901234","image":"${JPEG_B64}"}`,
+  ];
+  for (const body of bodies) {
+    double.reset();
+    const res = await proxy.verify({ body, txn: 'canon-1' });
+    assert.equal(res.status, 200, `${body.slice(0, 60)}: ${res.text}`);
+    assert.equal(double.requests[0].raw, `{"id":"${NIK}","image":"${JPEG_B64}"}`);
+    assertForwarded(double.requests[0], { txn: 'canon-1' });
+  }
+});
+
+test('concurrent bodies, read into reused buffers, each reach the upstream intact', async () => {
+  double.reset();
+  const sent = new Map();
+  const one = async (i) => {
+    const bytes = Buffer.alloc(150_000 + i * 37_000, i + 1);
+    bytes.set([0xff, 0xd8, 0xff, 0xe0]);
+    const image = bytes.toString('base64');
+    noteImage(image);
+    const txn = `pool-${i}`;
+    sent.set(txn, image);
+    // Every other body in another key order, so that it is spliced in place.
+    const body = i % 2 ? JSON.stringify({ image, id: NIK }) : JSON.stringify({ id: NIK, image });
+    const res = await proxy.verify({ body, txn });
+    assert.equal(res.status, 200, res.text.slice(0, 200));
+  };
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 8 }, (_, i) => one(round * 8 + i)));
+  assert.equal(double.requests.length, 24);
+  for (const rec of double.requests) {
+    assert.deepEqual(rec.violations, []);
+    assert.equal(rec.body.image, sent.get(rec.headers.transactionid), `the body of ${rec.headers.transactionid} went upstream changed`);
+  }
+});
+
 test('multipart uploads go upstream as JSON with base64', async () => {
   double.reset();
   const { contentType, body } = await multipart([['id', NIK], ['image', new Blob([PNG], { type: 'image/png' })]]);
   const res = await proxy.verify({ contentType, body, txn: 'mp-1' });
   assert.equal(res.status, 200, res.text);
   assertForwarded(double.requests[0], { txn: 'mp-1', image: PNG.toString('base64') });
+});
+
+test('multipart parameters are read with their quotes: a filename cannot rename a part', async () => {
+  double.reset();
+  const b = 'XyZ';
+  const body = Buffer.concat([
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="id"\r\n\r\n${NIK}\r\n`),
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; filename="x; name=id; y"; name="image"\r\nContent-Type: image/png\r\n\r\n`),
+    PNG,
+    Buffer.from(`\r\n--${b}--\r\n`),
+  ]);
+  const res = await proxy.verify({ contentType: `multipart/form-data; boundary="${b}"`, body });
+  assert.equal(res.status, 200, res.text);
+  assertForwarded(double.requests[0], { image: PNG.toString('base64') });
 });
 
 test('the largest allowed image (2,000,000 bytes) is forwarded intact', async () => {
@@ -108,6 +161,10 @@ const outcomes = [
   ['missing-fields', 502, 'UPSTREAM_ERROR'],
   ['odd-fields', 502, 'UPSTREAM_ERROR'],
   ['score-out-of-range', 502, 'UPSTREAM_ERROR'],
+  ['status-500-with-details', 502, 'UPSTREAM_ERROR'],
+  ['duplicate-keys', 502, 'UPSTREAM_ERROR'],
+  ['unknown-refusal', 422, 'UPSTREAM_REJECTED'],
+  ['unknown-4xx', 422, 'UPSTREAM_REJECTED'],
   ['huge', 502, 'UPSTREAM_ERROR'],
   ['reset', 502, 'UPSTREAM_ERROR'],
   ['hang', 504, 'UPSTREAM_TIMEOUT'],

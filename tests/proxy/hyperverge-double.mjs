@@ -16,8 +16,11 @@
 // Valid requests get the answer picked by `double.behave(name)` (a documented answer, a variant
 // of it or a fault), `match` by default.
 
-import http from 'node:http';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const NIK_RE = /^\d{16}$/;
 export const MAX_IMAGE_BYTES = 2_000_000;
@@ -32,8 +35,6 @@ const CONTRACT_HEADERS = new Set(['content-type', 'appid', 'appkey', 'transactio
  */
 const TRANSPORT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'cf-worker']);
 
-const meta = (txn) => ({ requestId: 'hv-req-0001', transactionId: txn ?? null });
-
 function imageKind(bytes) {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
   if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
@@ -45,34 +46,34 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 /** Canonical: strict alphabet and padding, and the unused low bits of the last symbol are zero. */
 const canonicalBase64 = (s) => STRICT_BASE64.test(s) && Buffer.from(s, 'base64').toString('base64') === s;
 
-/** Documented answers, by behaviour name: [status, body]. */
+// The vendor's documented answers, one file each (`<status>-<name>.json`), shared with the
+// core's contract tests and the proxy's sandbox.
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/upstream');
+const DOCUMENTED = new Map(
+  fs.readdirSync(FIXTURES)
+    .filter((f) => /^\d{3}-.+\.json$/.test(f))
+    .map((f) => [f.slice(4, -5), [Number(f.slice(0, 3)), JSON.parse(fs.readFileSync(path.join(FIXTURES, f), 'utf8'))]]),
+);
+
+/** Answers by behaviour name: [status, body]. A JSON body is an object; a string is sent as it is. */
 function answer(name, txn) {
-  const m = meta(txn);
-  const invalid = (message) => [200, { status: 'success', statusCode: '200', result: { status: 'INVALID_REQUEST', message }, metaData: m }];
-  const error = (status, message) => [status, { message, statusCode: status, status: 'failure', metaData: m }];
+  const documented = DOCUMENTED.get(name);
+  if (documented) {
+    const [status, body] = documented;
+    return [status, { ...body, metaData: { ...body.metaData, transactionId: txn ?? null } }];
+  }
   switch (name) {
-    case 'match': // the doc's example: strings everywhere, details under result.details
-      return [200, { status: 'success', statusCode: '200', result: { message: 'Face matched', details: { score: '87.5', match: 'true' }, s3Url: 'https://s3.example/hv/selfie-3273.jpg' }, metaData: m }];
-    case 'match-table': // the doc's table: result.message holds score/match, numbers and booleans
-      return [200, { status: 'success', statusCode: 200, result: { status: 'SUCCESS', message: { score: 91, match: true }, s3Url: 'https://s3.example/hv/x.jpg' }, metaData: m }];
-    case 'match-yes':
-      return [200, { status: 'success', statusCode: '200', result: { details: { score: 77, match: 'yes' } }, metaData: m }];
-    case 'nomatch':
-      return [200, { status: 'success', statusCode: '200', result: { message: 'Face not matched', details: { score: '12', match: 'false' } }, metaData: m }];
-    case 'nik-invalid': return invalid('nik format is not valid');
-    case 'face-fail': return invalid('input image detect face fail');
-    case 'too-large': return invalid('image larger than 2M');
-    case 'image-missing': return error(400, 'Image not found');
-    case 'image-type': return error(400, 'Invalid file type for: image');
-    case 'unauthorized': return error(401, 'Missing/Invalid credentials');
-    case 'token-expired': return error(401, 'Token Expired');
-    case 'multiple-faces': return error(423, 'Multiple faces detected');
-    case 'rate-limited': return error(429, 'Requests rate limit exceeded');
-    case 'server-error': return error(500, 'Internal Server Error');
-    case 'busy': return error(503, 'DEPENDENCY SERVER BUSY');
+    // Shapes nobody documents, to show what the proxy does with them.
     case 'missing-fields': return [200, { status: 'success', statusCode: '200', result: {} }];
     case 'odd-fields': return [200, { status: 'success', statusCode: '200', result: { details: { score: 'high', match: 'maybe' } } }];
     case 'score-out-of-range': return [200, { status: 'success', statusCode: '200', result: { details: { score: 870, match: true } } }];
+    // A verdict's fields under a failure: not a verdict.
+    case 'status-500-with-details': return [200, { statusCode: 500, result: { details: { match: 'yes', score: '0' } } }];
+    // Which `match` did it mean? Unreadable.
+    case 'duplicate-keys': return [200, '{"status":"success","statusCode":"200","result":{"details":{"score":"90","match":"false","match":"true"}}}'];
+    // Refusals that no document names: sending them again would be billed and refused again.
+    case 'unknown-refusal': return [200, { status: 'success', statusCode: '200', result: { status: 'INVALID_REQUEST', message: 'nik not registered' } }];
+    case 'unknown-4xx': return [404, { message: 'Not Found', statusCode: 404, status: 'failure' }];
     default: throw new Error(`unknown behaviour ${name}`);
   }
 }
@@ -81,7 +82,7 @@ function answer(name, txn) {
 const FAULTS = new Set(['hang', 'slow-body', 'reset', 'garbage', 'empty-200', 'huge']);
 
 /** A refusal the vendor does not document: a plain failure naming the problem. */
-const undocumented = (status, message, txn) => [status, { message, statusCode: status, status: 'failure', metaData: meta(txn) }];
+const undocumented = (status, message, txn) => [status, { message, statusCode: status, status: 'failure', metaData: { requestId: 'hv-req-0001', transactionId: txn ?? null } }];
 
 /**
  * Judges one request as the vendor would. Returns every contract violation found and the
@@ -158,7 +159,7 @@ export async function startDouble({ appId, appKey }) {
       const raw = Buffer.concat(chunks);
       const h = req.headers;
       const { violations, refusal, body } = judge({ method: req.method, path: req.url, headers: h, raw }, { appId, appKey });
-      requests.push({ method: req.method, path: req.url, headers: { ...h }, bodyBytes: raw.length, body, violations });
+      requests.push({ method: req.method, path: req.url, headers: { ...h }, bodyBytes: raw.length, body, raw: raw.length <= 4096 ? raw.toString('utf8') : null, violations });
       traffic.push({ path: req.url, headers: { ...h } });
       for (const violation of violations) {
         ledger.push({ violation, txn: h.transactionid, expected: expectations.some((p) => matches(p, violation)) });
@@ -225,5 +226,5 @@ export async function startDouble({ appId, appKey }) {
 
 function send(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }

@@ -12,21 +12,40 @@ const limits = (ip, subject) => ({
   SUBJECT_RATE_LIMITER: { simple: { limit: subject, period: 60 } },
 });
 
-test('per client IP: over the limit → 429 RATE_LIMITED with Retry-After, before upstream', async () => {
+test('per client IP, for callers without a valid token: over the limit → 429 with Retry-After', async () => {
   const p = await startProxy({}, { double, ratelimits: limits(2, 1000) });
   try {
     double.reset();
     const ip = { 'cf-connecting-ip': '192.0.2.10' };
-    assert.equal((await p.verify({ headers: ip })).status, 200);
-    assert.equal((await p.verify({ headers: ip })).status, 200);
-    const res = await p.verify({ headers: ip });
+    assertError(await p.verify({ token: null, headers: ip }), 401, 'UNAUTHORIZED');
+    assertError(await p.verify({ token: 'not.a.token', headers: ip }), 401, 'UNAUTHORIZED');
+    const res = await p.verify({ token: null, headers: ip });
     assertError(res, 429, 'RATE_LIMITED');
     assert.equal(res.headers['retry-after'], '60');
     assert.equal(res.json.error.retryable, true);
-    assert.equal(double.requests.length, 2);
     assert.equal((await p.logFor(res.headers['x-request-id'])).reason, 'rate_limited_ip');
     // Another IP is counted separately.
-    assert.equal((await p.verify({ headers: { 'cf-connecting-ip': '192.0.2.11' } })).status, 200);
+    assertError(await p.verify({ token: null, headers: { 'cf-connecting-ip': '192.0.2.11' } }), 401, 'UNAUTHORIZED');
+    // Token holders behind the same address (a carrier's NAT) are not affected.
+    for (const sub of ['alice', 'bob', 'carol']) {
+      const ok = await p.verify({ token: await mint({ sub }), headers: ip });
+      assert.equal(ok.status, 200, ok.text);
+    }
+    assert.equal(double.requests.length, 3);
+  } finally {
+    await p.dispose();
+  }
+});
+
+test('anonymous calls spend the IP budget', async () => {
+  const p = await startProxy({ ALLOW_ANONYMOUS: 'true', PROXY_JWT_SECRET: null }, { double, ratelimits: limits(2, 1000) });
+  try {
+    double.reset();
+    const ip = { 'cf-connecting-ip': '192.0.2.30' };
+    assert.equal((await p.verify({ token: null, headers: ip })).status, 200);
+    assert.equal((await p.verify({ token: null, headers: ip })).status, 200);
+    assertError(await p.verify({ token: null, headers: ip }), 429, 'RATE_LIMITED');
+    assert.equal(double.requests.length, 2);
   } finally {
     await p.dispose();
   }

@@ -17,7 +17,7 @@ after(async () => {
 
 // Mirrors SANDBOX_TABLE in crates/dukcapil-proxy/src/logic/sandbox.rs.
 const table = [
-  ['0001', 200, null, true, 97.5],
+  ['0001', 200, null, true, 87.5],
   ['0002', 200, null, false, 12.25],
   ['0003', 422, 'FACE_NOT_DETECTED'],
   ['0004', 422, 'NIK_INVALID'],
@@ -27,7 +27,7 @@ const table = [
   ['0008', 429, 'UPSTREAM_RATE_LIMITED'],
   ['0009', 504, 'UPSTREAM_TIMEOUT'],
   ['0010', 502, 'PROXY_UPSTREAM_CREDENTIALS'],
-  ['4242', 200, null, true, 97.5],
+  ['4242', 200, null, true, 87.5],
 ];
 
 for (const [serial, status, code, match, score] of table) {

@@ -33,6 +33,8 @@ const cases = [
   ['no content-type', { contentType: null }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
   ['json in latin1', { contentType: 'application/json; charset=iso-8859-1' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
   ['multipart without boundary', { contentType: 'multipart/form-data' }, 400, 'REQUEST_INVALID'],
+  ['multipart with two boundaries', { contentType: 'multipart/form-data; boundary=a; boundary=b' }, 400, 'REQUEST_INVALID'],
+  ['json with two charsets', { contentType: 'application/json; charset=utf-8; charset=utf-8' }, 400, 'REQUEST_INVALID'],
   ['not JSON', { body: '{"id":' }, 400, 'REQUEST_INVALID'],
   ['JSON array', { body: json([NIK, JPEG_B64]) }, 400, 'REQUEST_INVALID'],
   ['unknown field', { body: json({ id: NIK, image: JPEG_B64, extra: 1 }) }, 400, 'REQUEST_INVALID'],
@@ -98,6 +100,9 @@ test('a multipart body is held to the same rules', async () => {
     [[['id', NIK], ['image', new Blob([jpegBytes(MAX + 1)])]], 413, 'IMAGE_TOO_LARGE'],
     [[['id', NIK], ['image', new Blob([jpegBytes(MAX + 64 * 1024)])]], 413, 'PAYLOAD_TOO_LARGE'],
   ];
+  // A part that names itself twice is refused, whatever the names.
+  const twice = Buffer.from(`--b\r\nContent-Disposition: form-data; name="image"; name="id"\r\n\r\n${NIK}\r\n--b--\r\n`);
+  assertError(await proxy.verify({ contentType: 'multipart/form-data; boundary=b', body: twice }), 400, 'REQUEST_INVALID');
   for (const [fields, status, code] of table) {
     const { contentType, body } = await multipart(fields);
     const res = await proxy.verify({ contentType, body });

@@ -24,6 +24,11 @@ const scenarios = {
     result: { message: 'Face matched', details: { match: true, score: 87.5 } }, metaData: meta,
   }),
   nomatch: (res) => json(res, 200, {
+    status: 'success', statusCode: 200,
+    result: { message: null, details: { match: false, score: 12 } }, metaData: meta,
+  }),
+  // The vendor's looser form is not the proxy's envelope: the client reads only the exact one.
+  loose: (res) => json(res, 200, {
     status: 'success', statusCode: '200',
     result: { message: null, details: { match: 'no', score: '12' } }, metaData: meta,
   }),
@@ -136,7 +141,7 @@ test('success: request shape and result', async () => {
   assert.deepEqual(JSON.parse(r.body), { id: NIK, image: JPEG_B64 });
 });
 
-test('success: lenient verdict forms, token function, data: URL, full endpoint URL', async () => {
+test('success: a no-match verdict, token function, data: URL, full endpoint URL', async () => {
   requests.length = 0;
   const got = await verify('nomatch', { selfie: `data:image/jpeg;base64,${JPEG_B64}` }, { tokenFn: 'fn-token' });
   assert.deepEqual(got.ok, { match: false, score: 12, message: null, requestId: 'req-1', transactionId: 'tx-1' });
@@ -191,6 +196,7 @@ test('each documented proxy error', async () => {
     ['upstream', 'UPSTREAM_ERROR', 502, true],
     ['html500', 'UPSTREAM_ERROR', 500, true],
     ['garbage', 'UPSTREAM_ERROR', 200, true],
+    ['loose', 'UPSTREAM_ERROR', 200, true],
   ];
   for (const [scenario, code, status, retryable] of cases) {
     const got = await verify(scenario);

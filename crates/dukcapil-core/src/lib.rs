@@ -20,6 +20,8 @@ pub mod contract;
 pub mod date;
 pub mod error;
 pub mod image;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod lang;
 pub mod nik;
 pub mod regions;

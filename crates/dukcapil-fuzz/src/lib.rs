@@ -3,7 +3,9 @@
 
 use dukcapil_core::{
     contract::{
-        parse_upstream_response, parse_verify_request_json, upstream_request_body, validate_request,
+        envelope::read_envelope,
+        request::{parse_verify_request_json, upstream_request_body, validate_request},
+        upstream::parse_upstream_response,
     },
     date::CivilDate,
     image::{base64_decoded_len, check_image_base64, decode_base64},
@@ -36,8 +38,22 @@ pub fn request_json(data: &[u8]) {
     let Ok(req) = parse_verify_request_json(data) else {
         return;
     };
-    let (id, image) = (req.id.unwrap_or_default(), req.image.unwrap_or_default());
-    if let Ok(valid) = validate_request(&id, &image, today()) {
+    // The one-pass reader's scan changes nothing: validating from strings agrees.
+    let scanned = req
+        .validate(today())
+        .map(|v| (v.nik, v.image.base64.to_vec()))
+        .map_err(|e| e.code());
+    let id = req.id.as_deref().unwrap_or_default();
+    let image = String::from_utf8(req.image.as_deref().unwrap_or_default().to_vec());
+    let Ok(image) = image else {
+        assert!(scanned.is_err(), "accepted an image that is not UTF-8");
+        return;
+    };
+    let plain = validate_request(id, &image, today())
+        .map(|v| (v.nik, v.image.base64.to_vec()))
+        .map_err(|e| e.code());
+    assert_eq!(scanned, plain);
+    if let Ok(valid) = validate_request(id, &image, today()) {
         // What we would forward must decode to what we measured.
         let decoded = decode_base64(valid.image.base64).unwrap_or_default();
         assert_eq!(decoded.len(), valid.image.decoded_len);
@@ -55,16 +71,25 @@ pub fn request_json(data: &[u8]) {
     let _ = check_image_base64(stripped);
 }
 
-/// Upstream answers: any status with any body gives a verdict or a typed failure, and a
-/// verdict always has a finite score within 0–100.
+/// Upstream answers: any status with any body gives a verdict or a typed failure whose code
+/// the upstream can cause, and a verdict always has a finite score within 0–100. Our own
+/// envelope reader never takes a verdict the vendor reader would refuse.
 pub fn upstream_response(data: &[u8]) {
     let (status, body) = match data {
         [a, b, rest @ ..] => (u16::from_le_bytes([*a, *b]) % 600, rest),
         _ => (200, data),
     };
-    if let Ok(verdict) = parse_upstream_response(status, body) {
+    match parse_upstream_response(status, body) {
+        Ok(verdict) => {
+            assert_eq!(status, 200);
+            assert!(verdict.score.is_finite() && (0.0..=100.0).contains(&verdict.score));
+        }
+        Err(f) => assert!(f.code.upstream(), "{}", f.code),
+    }
+    if let Ok(verdict) = read_envelope(status, body) {
         assert_eq!(status, 200);
         assert!(verdict.score.is_finite() && (0.0..=100.0).contains(&verdict.score));
+        assert!(parse_upstream_response(status, body).is_ok());
     }
 }
 
@@ -96,7 +121,7 @@ pub fn selfie_decode(data: &[u8]) {
 pub fn multipart(data: &[u8]) {
     use dukcapil_core::image::{check_image_bytes, MAX_IMAGE_BYTES};
     use dukcapil_proxy::logic::{
-        body::{check_body, classify_content_type, BodyKind},
+        body::{check_body, classify_content_type, BodyKind, UpstreamBody},
         multipart::parse_multipart,
     };
     let split = data.iter().take(200).position(|&b| b == b'\n');
@@ -127,7 +152,7 @@ pub fn multipart(data: &[u8]) {
     if let Ok(form) = &parsed {
         // What was read contains no delimiter, so a canonical re-encoding reads back the same.
         let mut again = Vec::new();
-        if let Some(id) = &form.id {
+        if let Some(id) = form.id {
             again.extend_from_slice(
                 format!(
                     "--{boundary}\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n{id}\r\n"
@@ -135,7 +160,7 @@ pub fn multipart(data: &[u8]) {
                 .as_bytes(),
             );
         }
-        if let Some(image) = &form.image {
+        if let Some(image) = form.image {
             again.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x\"\r\n\r\n")
                     .as_bytes(),
@@ -153,13 +178,16 @@ pub fn multipart(data: &[u8]) {
             assert_eq!(checked.nik.len(), 16);
             assert!(checked.nik.bytes().all(|b| b.is_ascii_digit()));
             assert!(!checked.nik_masked.contains(&checked.nik[4..14]));
-            let image = upstream_image(&checked.upstream_body);
-            assert_eq!(Some(&image), form.image.as_ref());
+            let UpstreamBody::Built(sent) = &checked.upstream else {
+                panic!("a multipart body is always built anew");
+            };
+            let image = upstream_image(sent);
+            assert_eq!(Some(&image[..]), form.image);
             assert!(image.len() <= MAX_IMAGE_BYTES);
             assert!(check_image_bytes(&image).is_ok());
         }
         Err(refusal) => {
-            assert!(!refusal.message.is_empty());
+            assert!(refusal.reason.codes().contains(&refusal.code));
             // A malformed body is a request problem, never a server one.
             assert!(refusal.code.http_status() < 500, "{:?}", refusal.code);
         }
@@ -189,9 +217,11 @@ fn hs256(input: &[u8], secret: &[u8]) -> Vec<u8> {
 /// - `192..=255`: the rest is claims signed with another secret: never accepted.
 pub fn jwt(data: &[u8]) {
     use base64::Engine as _;
-    use dukcapil_proxy::logic::jwt::{
-        bearer_token, check_nik, check_txn, sign_hs256, verify_hs256, JwtError, LEEWAY_S,
-        MAX_LIFETIME_S,
+    use dukcapil_proxy::logic::{
+        jwt::{
+            bearer_token, check_nik, check_txn, sign_hs256, verify_hs256, LEEWAY_S, MAX_LIFETIME_S,
+        },
+        refusal::Reason,
     };
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -259,7 +289,7 @@ pub fn jwt(data: &[u8]) {
             let token = sign_hs256(text, &other);
             let got = verify_hs256(&token, JWT_SECRET, JWT_NOW);
             assert!(
-                matches!(got, Err(JwtError::Signature | JwtError::Malformed)),
+                matches!(got, Err(Reason::TokenSignature | Reason::TokenMalformed)),
                 "another secret's token: {got:?}"
             );
         }

@@ -67,7 +67,7 @@ fn seeds_reach_the_accepting_paths() {
     let wrong = std::str::from_utf8(&wrong[1..]).unwrap();
     assert_eq!(
         jwt::verify_hs256(wrong, dukcapil_fuzz::JWT_SECRET, dukcapil_fuzz::JWT_NOW),
-        Err(jwt::JwtError::Signature)
+        Err(dukcapil_proxy::logic::refusal::Reason::TokenSignature)
     );
     let today = CivilDate::new(2026, 11, 26).unwrap();
     for f in ["valid-jpeg", "valid-png-webkit", "quoted-boundary-preamble"] {

@@ -3,7 +3,10 @@
 
 use crate::js;
 use dukcapil_core::{
-    contract::{parse_upstream_response, validate_request, validate_transaction_id, RequestError},
+    contract::{
+        envelope::read_envelope,
+        request::{validate_request, validate_transaction_id, RequestError},
+    },
     ErrorCode, Lang,
 };
 use js_sys::Object;
@@ -53,46 +56,17 @@ pub fn check_verify_request(
     }
     let o = Object::new();
     js::set(&o, "id", valid.nik.normalized());
-    js::set(&o, "image", valid.image.base64);
+    js::set(&o, "image", valid.image.base64_str());
     Ok(o.into())
-}
-
-/// The code our proxy put in `error.code`, if any: it then names the failure itself.
-fn proxy_code(body: &[u8]) -> Option<ErrorCode> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.pointer("/error/code")?
-        .as_str()
-        .and_then(ErrorCode::from_code)
-}
-
-/// The code for a failed answer of the proxy. Its own 401/429 are about *this* browser
-/// session, not the upstream's credentials or quota.
-fn client_code(http_status: u16, parsed: ErrorCode, named: Option<ErrorCode>) -> ErrorCode {
-    if let Some(code) = named {
-        return code;
-    }
-    match http_status {
-        401 => ErrorCode::Unauthorized,
-        429 => ErrorCode::RateLimited,
-        400..=499 => match parsed {
-            // Documented vendor messages keep their meaning; anything else is BAD_REQUEST.
-            ErrorCode::ImageMissing
-            | ErrorCode::ImageType
-            | ErrorCode::ImageTooLarge
-            | ErrorCode::NikInvalid
-            | ErrorCode::FaceNotDetected
-            | ErrorCode::MultipleFaces => parsed,
-            _ => ErrorCode::BadRequest,
-        },
-        _ => parsed,
-    }
 }
 
 /// Reads the proxy's answer: `{ match, score, message, requestId, transactionId }`, or
 /// throws a `FaceMatchError`.
 #[wasm_bindgen(js_name = readVerifyResponse, unchecked_return_type = "VerifyResult")]
 pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue> {
-    match parse_upstream_response(status, body) {
+    // Strictly our envelope: its `error.code` is trusted; anything else (a platform or
+    // gateway page in front of the proxy) is read by its status alone.
+    match read_envelope(status, body) {
         Ok(r) => {
             let o = Object::new();
             js::set(&o, "match", r.is_match);
@@ -107,7 +81,7 @@ pub fn read_verify_response(status: u16, body: &[u8]) -> Result<JsValue, JsValue
             Ok(o.into())
         }
         Err(f) => {
-            let code = client_code(status, f.code, proxy_code(body));
+            let code = f.code;
             let d = details(Some(status), code.retryable());
             js::set(&d, "requestId", js::opt_str(f.request_id.as_deref()));
             js::set(
@@ -131,38 +105,4 @@ pub fn face_match_error(
     let d = details(None, code.retryable());
     js::set(&d, "cause", cause);
     js::face_match(code, &d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proxy_status_codes_map_to_client_codes() {
-        let named = Some(ErrorCode::NikInvalid);
-        assert_eq!(
-            client_code(422, ErrorCode::UpstreamError, named),
-            ErrorCode::NikInvalid
-        );
-        assert_eq!(
-            client_code(401, ErrorCode::UpstreamUnauthorized, None),
-            ErrorCode::Unauthorized
-        );
-        assert_eq!(
-            client_code(429, ErrorCode::UpstreamRateLimited, None),
-            ErrorCode::RateLimited
-        );
-        assert_eq!(
-            client_code(418, ErrorCode::UpstreamError, None),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            client_code(400, ErrorCode::ImageMissing, None),
-            ErrorCode::ImageMissing
-        );
-        assert_eq!(
-            client_code(503, ErrorCode::UpstreamBusy, None),
-            ErrorCode::UpstreamBusy
-        );
-    }
 }

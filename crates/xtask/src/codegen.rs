@@ -97,8 +97,9 @@ pub const OUTPUTS: &[Output] = &[
         generate: Generate::Sections(
             Comment::Html,
             &[
-                ("sandbox-table", Body::Plain(tables::sandbox)),
+                ("check-order", Body::Plain(tables::check_order)),
                 ("proxy-error-codes", Body::Plain(tables::proxy_error_codes)),
+                ("log-reasons", Body::Plain(tables::log_reasons)),
             ],
         ),
     },

@@ -22,7 +22,7 @@ const HOT_CRATES: &[&str] = &["fast_image_resize", "jpeg-encoder", "dukcapil-sel
 const WASM_OPT_LEVEL: &str = "-Oz";
 const WASM_OPT_CONVERGE: &str = "--converge";
 /// The wasm features rustc emits for wasm32-unknown-unknown, plus SIMD.
-const WASM_FEATURES: &[&str] = &[
+pub const WASM_FEATURES: &[&str] = &[
     "--enable-simd",
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",

@@ -1,10 +1,13 @@
 //! Every answer the proxy gives: status, body in the upstream's envelope, and the headers
 //! that go on all of them.
 
-use crate::logic::{config::RATE_LIMIT_RETRY_AFTER_S, cors};
+use crate::logic::{auth::challenge, config::RATE_LIMIT_RETRY_AFTER_S, cors, refusal::Refusal};
 use dukcapil_core::{
-    contract::{error_envelope_with_message, success_envelope, MatchResult},
-    ErrorCode, Lang,
+    contract::{
+        envelope::{error_envelope, success_envelope, Meta},
+        MatchResult,
+    },
+    ErrorCode,
 };
 
 /// A finished HTTP answer, ready for the glue to send.
@@ -24,57 +27,36 @@ impl Answer {
     }
 }
 
-/// Marks a JSON object answer as simulated.
-fn mark_sandbox(body: String) -> String {
-    match serde_json::from_str::<serde_json::Value>(&body) {
-        Ok(serde_json::Value::Object(mut map)) => {
-            map.insert("sandbox".into(), serde_json::Value::Bool(true));
-            serde_json::Value::Object(map).to_string()
-        }
-        _ => body,
-    }
-}
-
-/// An error in the upstream's envelope plus `error.code`. `message` defaults to the code's
-/// English message; it is shown to the caller only, never logged.
-pub fn error(
-    code: ErrorCode,
-    message: Option<&str>,
-    request_id: &str,
-    transaction_id: &str,
-    sandbox: bool,
-) -> Answer {
-    let message = message.unwrap_or_else(|| code.message(Lang::En));
-    let mut body = error_envelope_with_message(code, message, request_id, transaction_id);
-    if sandbox {
-        body = mark_sandbox(body);
-    }
+/// The one place a refusal becomes an answer: the code's status, the error envelope, and the
+/// headers that go with it (`www-authenticate` on 401, `retry-after` on 429, `allow` on 405).
+pub fn refused(refusal: &Refusal, meta: &Meta<'_>, allow: Option<&'static str>) -> Answer {
+    let code = refusal.code;
     let mut headers = Vec::new();
-    if matches!(
-        code,
-        ErrorCode::RateLimited | ErrorCode::UpstreamRateLimited
-    ) {
-        headers.push(("retry-after", RATE_LIMIT_RETRY_AFTER_S.to_string()));
+    match code {
+        ErrorCode::Unauthorized => headers.push(("www-authenticate", challenge(refusal.reason))),
+        ErrorCode::RateLimited | ErrorCode::UpstreamRateLimited => {
+            headers.push(("retry-after", RATE_LIMIT_RETRY_AFTER_S.to_string()));
+        }
+        ErrorCode::MethodNotAllowed => {
+            if let Some(allow) = allow {
+                headers.push(("allow", allow.to_string()));
+            }
+        }
+        _ => {}
     }
     Answer {
         status: code.http_status(),
         headers,
-        body,
+        body: error_envelope(code, refusal.message.as_deref(), meta),
     }
 }
 
 /// A verdict, normalised: `match` a boolean, `score` a number, `s3Url` only if exposed.
-pub fn success(
-    result: &MatchResult,
-    request_id: &str,
-    transaction_id: &str,
-    sandbox: bool,
-    expose_s3_url: bool,
-) -> Answer {
+pub fn success(result: &MatchResult, meta: &Meta<'_>, expose_s3_url: bool) -> Answer {
     Answer {
         status: 200,
         headers: Vec::new(),
-        body: success_envelope(result, request_id, transaction_id, sandbox, expose_s3_url),
+        body: success_envelope(result, meta, expose_s3_url),
     }
 }
 
@@ -150,25 +132,46 @@ pub fn server_timing(upstream_ms: Option<f64>, total_ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::cors::OriginCheck;
+    use crate::logic::{cors::OriginCheck, refusal::Reason};
+
+    const META: Meta<'static> = Meta {
+        request_id: "r",
+        transaction_id: "t",
+        sandbox: true,
+    };
 
     #[test]
-    fn errors_use_the_envelope() {
-        let a = error(ErrorCode::RateLimited, None, "r", "t", true);
+    fn refusals_use_the_envelope_and_their_headers() {
+        let a = refused(&Reason::RateLimitedIp.into(), &META, None);
         assert_eq!((a.status, a.header("retry-after")), (429, Some("60")));
         let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
         assert_eq!(v["error"]["code"], "RATE_LIMITED");
         assert_eq!(v["metaData"]["transactionId"], "t");
         assert_eq!(v["sandbox"], true);
-        let a = error(
-            ErrorCode::NikLength,
-            Some("NIK must have 16 digits (found 3)."),
-            "r",
-            "t",
-            false,
+        let mut nik = Refusal::with_code(Reason::NikRefused, ErrorCode::NikLength);
+        nik.message = Some("NIK must have 16 digits (found 3).".into());
+        let a = refused(
+            &nik,
+            &Meta {
+                sandbox: false,
+                ..META
+            },
+            None,
         );
         let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
         assert_eq!((a.status, v.get("sandbox")), (400, None));
+        assert_eq!(v["message"], "NIK must have 16 digits (found 3).");
+        let a = refused(&Reason::TokenExpired.into(), &META, None);
+        assert_eq!(
+            a.header("www-authenticate"),
+            Some("Bearer realm=\"dukcapil-proxy\", error=\"invalid_token\"")
+        );
+        let a = refused(
+            &Reason::MethodNotAllowed.into(),
+            &META,
+            Some("POST, OPTIONS"),
+        );
+        assert_eq!((a.status, a.header("allow")), (405, Some("POST, OPTIONS")));
     }
 
     #[test]
@@ -178,7 +181,7 @@ mod tests {
             health(true),
             health(false),
             preflight(&allowed),
-            error(ErrorCode::NotFound, None, "r", "t", false),
+            refused(&Reason::NotFound.into(), &META, None),
         ] {
             let a = finish(
                 a,

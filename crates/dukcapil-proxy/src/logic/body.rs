@@ -1,13 +1,23 @@
-//! The request body: content type, size caps (declared and read) and parsing into one shape.
+//! The request body: content type, size caps (declared and read), the checks, and how the
+//! upstream body is made from it without copying the image where it can be avoided.
 
-use crate::logic::multipart::{boundary_from_params, parse_multipart};
-use dukcapil_core::{
-    contract::{parse_verify_request_json, upstream_request_body, validate_request},
-    date::CivilDate,
-    image::{check_image_bytes, encode_base64, MAX_IMAGE_BASE64_LEN, MAX_IMAGE_BYTES},
-    nik::parse_nik,
-    ErrorCode, Lang,
+use crate::logic::{
+    multipart::{boundary, parse_multipart},
+    params::{param, parse_params},
+    refusal::{Reason, Refusal},
 };
+use dukcapil_core::{
+    contract::request::{
+        parse_verify_request_json, upstream_body_head, upstream_request_body, RequestError,
+        ValidRequest, UPSTREAM_BODY_TAIL,
+    },
+    date::CivilDate,
+    image::{
+        check_image_bytes, encode_base64, CheckedImage, MAX_IMAGE_BASE64_LEN, MAX_IMAGE_BYTES,
+    },
+    nik::parse_nik,
+};
+use std::{borrow::Cow, ops::Range};
 
 /// JSON: the base64 of the largest image plus 1/16 slack for escaped slashes (`\/`, as PHP
 /// writes them), whitespace, a `data:` prefix and the NIK.
@@ -39,102 +49,109 @@ impl BodyKind {
 }
 
 /// `application/json` (any `charset` must be UTF-8) or `multipart/form-data` with a
-/// boundary; everything else is `UNSUPPORTED_MEDIA_TYPE`.
-pub fn classify_content_type(content_type: Option<&str>) -> Result<BodyKind, ErrorCode> {
-    let unsupported = ErrorCode::UnsupportedMediaType;
-    let ct = content_type.ok_or(unsupported)?;
-    let (essence, params) = ct.split_once(';').unwrap_or((ct, ""));
+/// boundary. Parameters are read with quotes respected, and each may appear once.
+pub fn classify_content_type(content_type: Option<&str>) -> Result<BodyKind, Refusal> {
+    let ct = content_type.ok_or(Reason::ContentTypeUnsupported)?;
+    let (essence, params) = ct.split_at(ct.find(';').unwrap_or(ct.len()));
     let essence = essence.trim();
-    if essence.eq_ignore_ascii_case("application/json") {
-        let charset_ok = params.split(';').all(|p| match p.split_once('=') {
-            Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
-                v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    let json = essence.eq_ignore_ascii_case("application/json");
+    let multipart = essence.eq_ignore_ascii_case("multipart/form-data");
+    if !json && !multipart {
+        return Err(Reason::ContentTypeUnsupported.into());
+    }
+    let params = parse_params(params).ok_or(Reason::ContentTypeInvalid)?;
+    if json {
+        return match param(&params, "charset") {
+            Some(c) if !c.eq_ignore_ascii_case("utf-8") => {
+                Err(Reason::ContentTypeUnsupported.into())
             }
-            _ => true,
-        });
-        return if charset_ok {
-            Ok(BodyKind::Json)
-        } else {
-            Err(unsupported)
+            _ => Ok(BodyKind::Json),
         };
     }
-    if essence.eq_ignore_ascii_case("multipart/form-data") {
-        let boundary = boundary_from_params(params).ok_or(ErrorCode::RequestInvalid)?;
-        return Ok(BodyKind::Multipart { boundary });
-    }
-    Err(unsupported)
+    let boundary = boundary(&params).ok_or(Reason::ContentTypeInvalid)?;
+    Ok(BodyKind::Multipart { boundary })
 }
 
-/// Refuses a declared length above `cap` before reading anything. The bytes actually read
-/// are capped separately ([`BodyLimit`]), since the header can lie or be absent.
-pub fn check_content_length(content_length: Option<&str>, cap: usize) -> Result<(), ErrorCode> {
+/// The declared length, refused before reading anything when it is over `cap`. The bytes
+/// actually read are capped separately ([`BodyLimit`]), since the header can lie or be absent.
+pub fn check_content_length(
+    content_length: Option<&str>,
+    cap: usize,
+) -> Result<Option<usize>, Refusal> {
     match content_length {
-        None => Ok(()),
+        None => Ok(None),
         Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if n <= cap as u64 => Ok(()),
-            Ok(_) => Err(ErrorCode::PayloadTooLarge),
-            Err(_) => Err(ErrorCode::RequestInvalid),
+            Ok(n) if n <= cap as u64 => Ok(Some(n as usize)),
+            Ok(_) => Err(Reason::DeclaredTooLarge.into()),
+            Err(_) => Err(Reason::DeclaredLengthInvalid.into()),
         },
     }
 }
 
-/// Accumulates body chunks up to a cap.
+/// Counts the bytes of a streamed body against its cap.
 #[derive(Debug)]
 pub struct BodyLimit {
     cap: usize,
-    buf: Vec<u8>,
+    read: usize,
 }
 
 impl BodyLimit {
-    pub fn new(cap: usize, declared: Option<&str>) -> BodyLimit {
-        // Trust the declared length only as a capacity hint, never above the cap.
-        let hint = declared
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0)
-            .min(cap);
-        BodyLimit {
-            cap,
-            buf: Vec::with_capacity(hint),
-        }
+    pub fn new(cap: usize) -> BodyLimit {
+        BodyLimit { cap, read: 0 }
     }
 
-    /// `PAYLOAD_TOO_LARGE` as soon as the bytes read exceed the cap.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ErrorCode> {
-        if self.buf.len() + chunk.len() > self.cap {
-            return Err(ErrorCode::PayloadTooLarge);
+    /// The most bytes admitted.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// `body_too_large` as soon as the bytes read exceed the cap.
+    pub fn admit(&mut self, chunk_len: usize) -> Result<(), Refusal> {
+        self.read = self.read.saturating_add(chunk_len);
+        if self.read > self.cap {
+            return Err(Reason::BodyTooLarge.into());
         }
-        self.buf.extend_from_slice(chunk);
         Ok(())
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
     }
 }
 
-/// A request that passed every check: what goes upstream (or to the sandbox).
+/// How the upstream body is made from the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamBody {
+    /// The caller's body is already byte for byte what goes upstream (our browser module
+    /// sends exactly this): forward it as it is.
+    Original,
+    /// `head`, then the caller's bytes in `image` (checked base64), then `tail`.
+    Splice {
+        head: Vec<u8>,
+        image: Range<usize>,
+        tail: &'static [u8],
+    },
+    /// A body built here: from a multipart file, or from an image string that had escapes.
+    Built(Vec<u8>),
+}
+
+/// A request that passed every body check: what goes upstream (or to the sandbox).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedRequest {
     /// The 16 digits, separators removed.
     pub nik: String,
     pub nik_masked: String,
-    /// The JSON body for the upstream, built by the core from the checked NIK and image.
-    pub upstream_body: Vec<u8>,
+    pub upstream: UpstreamBody,
 }
 
-/// A refused request: the code, and a precise English message for the caller (never logged).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
+/// Where `part` lies within `whole`, if it is a sub-slice of it (compared by address).
+fn range_within(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
 }
 
-impl From<ErrorCode> for Refusal {
-    fn from(code: ErrorCode) -> Refusal {
-        Refusal {
-            code,
-            message: code.message(Lang::En).to_string(),
-        }
+fn checked(valid: &ValidRequest<'_>, upstream: UpstreamBody) -> CheckedRequest {
+    CheckedRequest {
+        nik: valid.nik.normalized(),
+        nik_masked: valid.nik.masked(),
+        upstream,
     }
 }
 
@@ -144,40 +161,57 @@ pub fn check_body(
     body: &[u8],
     today: CivilDate,
 ) -> Result<CheckedRequest, Refusal> {
-    let (id, image_base64) = match kind {
+    let malformed = |_| Refusal::from(Reason::BodyMalformed);
+    match kind {
         BodyKind::Json => {
-            let req = parse_verify_request_json(body)?;
-            (req.id.unwrap_or_default(), req.image.unwrap_or_default())
+            let req = parse_verify_request_json(body).map_err(malformed)?;
+            let valid = req.validate(today)?;
+            let upstream = match (&req.image, range_within(body, valid.image.base64)) {
+                (Some(Cow::Borrowed(_)), Some(image)) => {
+                    let head = upstream_body_head(&valid.nik);
+                    let same =
+                        body[..image.start] == head[..] && body[image.end..] == *UPSTREAM_BODY_TAIL;
+                    if same {
+                        UpstreamBody::Original
+                    } else {
+                        UpstreamBody::Splice {
+                            head,
+                            image,
+                            tail: UPSTREAM_BODY_TAIL,
+                        }
+                    }
+                }
+                _ => UpstreamBody::Built(upstream_request_body(&valid.nik, &valid.image)),
+            };
+            Ok(checked(&valid, upstream))
         }
         BodyKind::Multipart { boundary } => {
-            let form = parse_multipart(body, boundary)?;
+            let form = parse_multipart(body, boundary).map_err(malformed)?;
             let id = form.id.unwrap_or_default();
             let image = form.image.unwrap_or_default();
             // NIK problems are reported first, as for JSON.
-            if let Err(e) = parse_nik(&id, today) {
-                return Err(Refusal {
-                    code: e.code(),
-                    message: e.message(Lang::En),
-                });
-            }
-            check_image_bytes(&image)?;
-            (id, encode_base64(&image))
+            let nik = parse_nik(id, today).map_err(RequestError::Nik)?;
+            let kind = check_image_bytes(image).map_err(RequestError::Image)?;
+            // Our own encoding of checked bytes: canonical base64 by construction.
+            let base64 = encode_base64(image);
+            let valid = ValidRequest {
+                nik,
+                image: CheckedImage {
+                    base64: base64.as_bytes(),
+                    kind,
+                    decoded_len: image.len(),
+                },
+            };
+            let upstream = UpstreamBody::Built(upstream_request_body(&valid.nik, &valid.image));
+            Ok(checked(&valid, upstream))
         }
-    };
-    let valid = validate_request(&id, &image_base64, today).map_err(|e| Refusal {
-        code: e.code(),
-        message: e.message(Lang::En),
-    })?;
-    Ok(CheckedRequest {
-        nik: valid.nik.normalized(),
-        nik_masked: valid.nik.masked(),
-        upstream_body: upstream_request_body(&valid.nik, &valid.image),
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dukcapil_core::ErrorCode;
 
     const NIK: &str = "3273010101900001";
 
@@ -189,114 +223,178 @@ mod tests {
         encode_base64(&[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5])
     }
 
+    /// The body a checked request sends upstream, made as the glue makes it.
+    fn sent(body: &[u8], c: &CheckedRequest) -> Vec<u8> {
+        match &c.upstream {
+            UpstreamBody::Original => body.to_vec(),
+            UpstreamBody::Splice { head, image, tail } => {
+                [&head[..], &body[image.clone()], tail].concat()
+            }
+            UpstreamBody::Built(b) => b.clone(),
+        }
+    }
+
     #[test]
     fn content_types() {
+        let m = |b: &str| Ok(BodyKind::Multipart { boundary: b.into() });
         let cases = [
             (Some("application/json"), Ok(BodyKind::Json)),
             (Some("Application/JSON; charset=UTF-8"), Ok(BodyKind::Json)),
             (
-                Some("application/json; charset=latin1"),
-                Err(ErrorCode::UnsupportedMediaType),
+                Some("application/json; charset=\"utf-8\""),
+                Ok(BodyKind::Json),
             ),
             (
-                Some("multipart/form-data; boundary=abc"),
-                Ok(BodyKind::Multipart {
-                    boundary: "abc".into(),
-                }),
+                Some("application/json; charset=latin1"),
+                Err(Reason::ContentTypeUnsupported),
             ),
-            (Some("multipart/form-data"), Err(ErrorCode::RequestInvalid)),
-            (Some("text/plain"), Err(ErrorCode::UnsupportedMediaType)),
+            (
+                Some("application/json; charset=utf-8; charset=latin1"),
+                Err(Reason::ContentTypeInvalid),
+            ),
+            (Some("multipart/form-data; boundary=abc"), m("abc")),
+            (Some("multipart/form-data; boundary=\"a:b=c\""), m("a:b=c")),
+            (
+                Some("multipart/form-data; boundary=a; boundary=b"),
+                Err(Reason::ContentTypeInvalid),
+            ),
+            (Some("multipart/form-data"), Err(Reason::ContentTypeInvalid)),
+            (Some("text/plain"), Err(Reason::ContentTypeUnsupported)),
             (
                 Some("application/x-www-form-urlencoded"),
-                Err(ErrorCode::UnsupportedMediaType),
+                Err(Reason::ContentTypeUnsupported),
             ),
             (
                 Some("application/jsonx"),
-                Err(ErrorCode::UnsupportedMediaType),
+                Err(Reason::ContentTypeUnsupported),
             ),
-            (None, Err(ErrorCode::UnsupportedMediaType)),
+            (None, Err(Reason::ContentTypeUnsupported)),
         ];
         for (ct, want) in cases {
-            assert_eq!(classify_content_type(ct), want, "{ct:?}");
+            let got = classify_content_type(ct).map_err(|r| r.reason);
+            assert_eq!(got, want, "{ct:?}");
         }
+        let invalid = classify_content_type(Some("multipart/form-data")).unwrap_err();
+        assert_eq!(invalid.code, ErrorCode::RequestInvalid);
     }
 
     #[test]
     fn size_caps() {
-        assert_eq!(check_content_length(Some("10"), 10), Ok(()));
+        let cl = |v, cap| check_content_length(v, cap).map_err(|r| r.reason);
+        assert_eq!(cl(Some("10"), 10), Ok(Some(10)));
+        assert_eq!(cl(Some("11"), 10), Err(Reason::DeclaredTooLarge));
         assert_eq!(
-            check_content_length(Some("11"), 10),
-            Err(ErrorCode::PayloadTooLarge)
+            cl(Some("99999999999999999999999"), 10),
+            Err(Reason::DeclaredLengthInvalid)
         );
-        assert_eq!(
-            check_content_length(Some("99999999999999999999999"), 10),
-            Err(ErrorCode::RequestInvalid)
-        );
-        assert_eq!(
-            check_content_length(Some("-1"), 10),
-            Err(ErrorCode::RequestInvalid)
-        );
-        assert_eq!(check_content_length(None, 10), Ok(()));
+        assert_eq!(cl(Some("-1"), 10), Err(Reason::DeclaredLengthInvalid));
+        assert_eq!(cl(None, 10), Ok(None));
         // A lying content-length does not get past the reader.
-        let mut limit = BodyLimit::new(10, Some("1"));
-        assert_eq!(limit.push(&[0; 6]), Ok(()));
-        assert_eq!(limit.push(&[0; 5]), Err(ErrorCode::PayloadTooLarge));
+        let mut limit = BodyLimit::new(10);
+        assert_eq!(limit.admit(6), Ok(()));
+        assert_eq!(
+            limit.admit(5).map_err(|r| r.reason),
+            Err(Reason::BodyTooLarge)
+        );
         const { assert!(MAX_JSON_BODY > MAX_IMAGE_BASE64_LEN && MAX_MULTIPART_BODY > MAX_IMAGE_BYTES) };
     }
 
     #[test]
-    fn json_bodies() {
+    fn json_bodies_and_how_they_go_upstream() {
         let img = jpeg_b64();
-        let ok = format!(r#"{{"id":"{NIK}","image":"{img}"}}"#);
-        let checked = check_body(&BodyKind::Json, ok.as_bytes(), today()).unwrap();
-        assert_eq!(checked.nik, NIK);
-        assert_eq!(
-            checked.upstream_body,
-            format!(r#"{{"id":"{NIK}","image":"{img}"}}"#).into_bytes()
-        );
-        assert_eq!(checked.nik_masked, "3273**********01");
+        let canonical = format!(r#"{{"id":"{NIK}","image":"{img}"}}"#);
+        let cases = [
+            (canonical.clone(), "original"),
+            (format!(r#"{{"image":"{img}","id":"{NIK}"}}"#), "splice"),
+            (
+                format!(
+                    r#"{{ "id": "3273 0101 0190 0001", "image": "data:image/jpeg;base64,{img}" }}"#
+                ),
+                "splice",
+            ),
+            (
+                format!(r#"{{"id":"{NIK}","image":"{}"}}"#, img.replace('/', "\\/")),
+                "built",
+            ),
+        ];
+        for (body, how) in cases {
+            let c = check_body(&BodyKind::Json, body.as_bytes(), today()).unwrap();
+            let got = match c.upstream {
+                UpstreamBody::Original => "original",
+                UpstreamBody::Splice { .. } => "splice",
+                UpstreamBody::Built(_) => "built",
+            };
+            assert_eq!(got, how, "{body}");
+            assert_eq!(sent(body.as_bytes(), &c), canonical.as_bytes(), "{body}");
+            assert_eq!(
+                (c.nik.as_str(), c.nik_masked.as_str()),
+                (NIK, "3273**********01")
+            );
+        }
         let cases = [
             (
-                r#"{"id":"3273010101900001"}"#.to_string(),
+                format!(r#"{{"id":"{NIK}"}}"#),
                 ErrorCode::ImageMissing,
+                Reason::ImageRefused,
             ),
-            (format!(r#"{{"image":"{img}"}}"#), ErrorCode::NikEmpty),
+            (
+                format!(r#"{{"image":"{img}"}}"#),
+                ErrorCode::NikEmpty,
+                Reason::NikRefused,
+            ),
             (
                 format!(r#"{{"id":"123","image":"{img}"}}"#),
                 ErrorCode::NikLength,
+                Reason::NikRefused,
             ),
             (
                 format!(r#"{{"id":"{NIK}","image":"{img}","x":1}}"#),
                 ErrorCode::RequestInvalid,
+                Reason::BodyMalformed,
             ),
             (
                 format!(r#"{{"id":{NIK},"image":"{img}"}}"#),
                 ErrorCode::RequestInvalid,
+                Reason::BodyMalformed,
             ),
             (
                 format!(r#"{{"id":"{NIK}","id":"{NIK}","image":"{img}"}}"#),
                 ErrorCode::RequestInvalid,
+                Reason::BodyMalformed,
             ),
             (
                 format!(r#"{{"id":"{NIK}","image":"@@@@"}}"#),
                 ErrorCode::ImageBase64,
+                Reason::ImageRefused,
             ),
             (
                 format!(r#"{{"id":"{NIK}","image":"R0lGODlh"}}"#),
                 ErrorCode::ImageType,
+                Reason::ImageRefused,
             ),
-            ("not json".to_string(), ErrorCode::RequestInvalid),
-            ("[]".to_string(), ErrorCode::RequestInvalid),
+            (
+                "not json".to_string(),
+                ErrorCode::RequestInvalid,
+                Reason::BodyMalformed,
+            ),
+            (
+                "[]".to_string(),
+                ErrorCode::RequestInvalid,
+                Reason::BodyMalformed,
+            ),
         ];
-        for (body, want) in cases {
+        for (body, code, reason) in cases {
             let got = check_body(&BodyKind::Json, body.as_bytes(), today()).map(|_| ());
             assert_eq!(
-                got.map_err(|r| r.code),
-                Err(want),
+                got.map_err(|r| (r.code, r.reason)),
+                Err((code, reason)),
                 "{}",
                 &body[..body.len().min(60)]
             );
         }
+        // The precise message names the problem.
+        let r = check_body(&BodyKind::Json, br#"{"id":"32a","image":""}"#, today()).unwrap_err();
+        assert!(r.message.unwrap().contains("character"));
     }
 
     #[test]
@@ -311,9 +409,10 @@ mod tests {
             b
         };
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 9, 9];
-        let checked = check_body(&kind, &mk(NIK, &jpeg), today()).unwrap();
-        let sent = format!(r#"{{"id":"{NIK}","image":"{}"}}"#, encode_base64(&jpeg));
-        assert_eq!(checked.upstream_body, sent.into_bytes());
+        let body = mk(NIK, &jpeg);
+        let checked = check_body(&kind, &body, today()).unwrap();
+        let want = format!(r#"{{"id":"{NIK}","image":"{}"}}"#, encode_base64(&jpeg));
+        assert_eq!(sent(&body, &checked), want.into_bytes());
         let cases = [
             (mk("12", &jpeg), ErrorCode::NikLength),
             (mk(NIK, b""), ErrorCode::ImageMissing),

@@ -1,6 +1,9 @@
 //! Configuration read from Worker vars and secrets, with safe defaults and fail-closed checks.
 
-use dukcapil_core::ErrorCode;
+use crate::logic::{
+    auth::{policy, Policy},
+    refusal::Reason,
+};
 
 /// Where answers come from when no `HV_BASE_URL` is set.
 pub use dukcapil_core::contract::DEFAULT_BASE_URL as DEFAULT_HV_BASE_URL;
@@ -187,8 +190,8 @@ impl Config {
         }
     }
 
-    /// Where valid requests go, or `PROXY_MISCONFIGURED` (fail closed: nothing is forwarded).
-    pub fn backend(&self) -> Result<Backend<'_>, ErrorCode> {
+    /// Where valid requests go, or why nothing can be forwarded (fail closed).
+    pub fn backend(&self) -> Result<Backend<'_>, Reason> {
         if self.sandbox {
             return Ok(Backend::Sandbox);
         }
@@ -198,20 +201,23 @@ impl Config {
                 app_id,
                 app_key,
             }),
-            _ => Err(ErrorCode::ProxyMisconfigured),
+            _ => Err(Reason::UpstreamNotConfigured),
         }
     }
 
-    /// Callers can be authorised at all: a JWT secret, or anonymous calls explicitly allowed,
-    /// and a usable siteverify URL when Turnstile is on.
-    pub fn auth_ready(&self) -> bool {
-        (self.jwt_secret.is_some() || self.allow_anonymous)
-            && (self.turnstile_secret.is_none() || self.turnstile_verify_url.is_some())
+    /// How callers are authorised, or why none can be: neither a JWT secret nor anonymous
+    /// calls explicitly allowed, or Turnstile on without a usable siteverify URL.
+    pub fn authorization(&self) -> Result<Policy, Reason> {
+        let turnstile_ok = self.turnstile_secret.is_none() || self.turnstile_verify_url.is_some();
+        match policy(self) {
+            Some(p) if turnstile_ok => Ok(p),
+            _ => Err(Reason::AuthNotConfigured),
+        }
     }
 
     /// What `/healthz` reports: a valid request could be answered.
     pub fn ready(&self) -> bool {
-        self.backend().is_ok() && self.auth_ready()
+        self.backend().is_ok() && self.authorization().is_ok()
     }
 
     /// The full upstream URL.
@@ -240,8 +246,15 @@ pub(crate) mod tests {
         assert!(!c.sandbox && !c.allow_anonymous && !c.expose_s3_url);
         assert_eq!(c.hv_base_url.as_deref(), Some(DEFAULT_HV_BASE_URL));
         assert_eq!(c.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
-        assert_eq!(c.backend(), Err(ErrorCode::ProxyMisconfigured));
-        assert!(!c.auth_ready() && !c.ready());
+        assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
+        assert_eq!(c.authorization(), Err(Reason::AuthNotConfigured));
+        assert!(!c.ready());
+        let c = cfg(&[
+            ("PROXY_JWT_SECRET", "s"),
+            ("TURNSTILE_SECRET", "t"),
+            ("TURNSTILE_VERIFY_URL", "http://evil.example"),
+        ]);
+        assert_eq!(c.authorization(), Err(Reason::AuthNotConfigured));
         assert!(c.allowed_origins.is_empty());
     }
 
@@ -267,7 +280,7 @@ pub(crate) mod tests {
             ("HV_APP_KEY", " "),
             ("PROXY_JWT_SECRET", "s"),
         ]);
-        assert_eq!(c.backend(), Err(ErrorCode::ProxyMisconfigured));
+        assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
         let c = cfg(&[
             ("HV_APP_ID", "id"),
             ("HV_APP_KEY", "key"),
@@ -312,7 +325,7 @@ pub(crate) mod tests {
             ("HV_APP_ID", "a"),
             ("HV_APP_KEY", "b"),
         ]);
-        assert_eq!(c.backend(), Err(ErrorCode::ProxyMisconfigured));
+        assert_eq!(c.backend(), Err(Reason::UpstreamNotConfigured));
     }
 
     #[test]

@@ -18,6 +18,17 @@ pub enum OriginCheck {
     Denied,
 }
 
+impl OriginCheck {
+    /// The log line's `origin` (the header itself is caller text).
+    pub fn log_name(&self) -> &'static str {
+        match self {
+            OriginCheck::Absent => "absent",
+            OriginCheck::Allowed(_) => "allowed",
+            OriginCheck::Denied => "denied",
+        }
+    }
+}
+
 /// Exact, case-sensitive match against the allowlist (browsers send origins in canonical
 /// lower case, so a looser match would only admit look-alikes), or equality with `own`, the
 /// origin of the request's own URL. A browser never sends another site's page as that origin,

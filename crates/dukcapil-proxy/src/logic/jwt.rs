@@ -8,9 +8,11 @@
 //! budget. Only HS256 is ever accepted, so the surface is small: exact `alg`, no `crit`, a
 //! constant-time MAC check, then the time claims.
 
+use crate::logic::refusal::Reason;
 use base64::Engine as _;
+use dukcapil_core::json::parse_object;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// Clock skew tolerated on every time claim.
@@ -19,44 +21,6 @@ pub const LEEWAY_S: i64 = 30;
 pub const MAX_LIFETIME_S: i64 = 15 * 60;
 /// Longer tokens are refused before any decoding.
 pub const MAX_TOKEN_LEN: usize = 4096;
-
-/// Why a token was refused. Only the stable [`JwtError::reason`] is logged, never the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtError {
-    Missing,
-    Malformed,
-    Algorithm,
-    Signature,
-    Expired,
-    NotYetValid,
-    Lifetime,
-    NikMismatch,
-    TxnMismatch,
-}
-
-impl JwtError {
-    pub const fn reason(self) -> &'static str {
-        match self {
-            JwtError::Missing => "token_missing",
-            JwtError::Malformed => "token_malformed",
-            JwtError::Algorithm => "token_algorithm",
-            JwtError::Signature => "token_signature",
-            JwtError::Expired => "token_expired",
-            JwtError::NotYetValid => "token_not_yet_valid",
-            JwtError::Lifetime => "token_lifetime",
-            JwtError::NikMismatch => "token_nik_mismatch",
-            JwtError::TxnMismatch => "token_txn_mismatch",
-        }
-    }
-
-    /// The RFC 6750 `error` for `WWW-Authenticate`.
-    pub const fn bearer_error(self) -> Option<&'static str> {
-        match self {
-            JwtError::Missing => None,
-            _ => Some("invalid_token"),
-        }
-    }
-}
 
 /// The claims the proxy uses. Unknown claims are ignored; duplicate keys are malformed.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,102 +34,107 @@ pub struct Claims {
     pub iat: i64,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct RawClaims {
-    #[serde(default)]
-    sub: Option<String>,
-    #[serde(default)]
-    nik_sha256: Option<String>,
-    #[serde(default)]
-    txn: Option<String>,
-    #[serde(default)]
-    exp: Option<f64>,
-    #[serde(default)]
-    iat: Option<f64>,
-    #[serde(default)]
-    nbf: Option<f64>,
-}
-
 /// The token in `Authorization: Bearer <token>` (scheme case-insensitive).
-pub fn bearer_token(authorization: Option<&str>) -> Result<&str, JwtError> {
-    let value = authorization.ok_or(JwtError::Missing)?.trim();
-    let (scheme, token) = value.split_once(' ').ok_or(JwtError::Malformed)?;
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, Reason> {
+    let value = authorization.ok_or(Reason::TokenMissing)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(Reason::TokenMalformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(JwtError::Malformed);
+        return Err(Reason::TokenMalformed);
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err(JwtError::Malformed);
+        return Err(Reason::TokenMalformed);
     }
     Ok(token)
 }
 
-fn b64url(part: &str) -> Result<Vec<u8>, JwtError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+/// A base64url part holding a JSON object (an array is not a header or claims set), read
+/// with duplicate keys refused.
+fn object(part: &str) -> Result<Map<String, Value>, Reason> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part)
-        .map_err(|_| JwtError::Malformed)
+        .map_err(|_| Reason::TokenMalformed)?;
+    parse_object(&bytes).ok_or(Reason::TokenMalformed)
 }
 
-fn seconds(v: Option<f64>) -> Result<Option<i64>, JwtError> {
-    match v {
+/// A NumericDate claim: absent, or a finite number (fractions allowed, floored).
+fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Reason> {
+    match claims.get(name) {
         None => Ok(None),
-        Some(x) if x.is_finite() && x.abs() < 1e15 => Ok(Some(x.floor() as i64)),
-        Some(_) => Err(JwtError::Malformed),
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() && x.abs() < 1e15 => Ok(Some(x.floor() as i64)),
+            _ => Err(Reason::TokenMalformed),
+        },
+    }
+}
+
+/// A string claim: absent, or a string.
+fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, Reason> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Reason::TokenMalformed),
     }
 }
 
 /// Verifies an HS256 compact JWS and its time claims at `now_s` (Unix seconds).
-pub fn verify_hs256(token: &str, secret: &[u8], now_s: i64) -> Result<Claims, JwtError> {
+pub fn verify_hs256(token: &str, secret: &[u8], now_s: i64) -> Result<Claims, Reason> {
     if token.len() > MAX_TOKEN_LEN {
-        return Err(JwtError::Malformed);
+        return Err(Reason::TokenMalformed);
     }
     let mut parts = token.split('.');
     let (Some(h64), Some(c64), Some(s64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(JwtError::Malformed);
+        return Err(Reason::TokenMalformed);
     };
-    let header: Header = serde_json::from_slice(&b64url(h64)?).map_err(|_| JwtError::Malformed)?;
-    // Exactly HS256: "none", "hs256", HS512, RS256 (key confusion) and friends are refused.
-    if header.alg != "HS256" || header.crit.is_some() {
-        return Err(JwtError::Algorithm);
+    let header = object(h64)?;
+    // Exactly HS256: "none", "hs256", HS512, RS256 (key confusion) and friends are refused,
+    // and so is any `crit`, even `null`: we understand no extension.
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(if header.contains_key("alg") {
+            Reason::TokenAlgorithm
+        } else {
+            Reason::TokenMalformed
+        });
     }
-    let signature = b64url(s64)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| JwtError::Signature)?;
+    if header.contains_key("crit") {
+        return Err(Reason::TokenAlgorithm);
+    }
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s64)
+        .map_err(|_| Reason::TokenMalformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Reason::TokenSignature)?;
     mac.update(h64.as_bytes());
     mac.update(b".");
     mac.update(c64.as_bytes());
     mac.verify_slice(&signature)
-        .map_err(|_| JwtError::Signature)?;
+        .map_err(|_| Reason::TokenSignature)?;
 
-    let raw: RawClaims = serde_json::from_slice(&b64url(c64)?).map_err(|_| JwtError::Malformed)?;
-    let exp = seconds(raw.exp)?.ok_or(JwtError::Malformed)?;
-    let iat = seconds(raw.iat)?.ok_or(JwtError::Malformed)?;
+    let claims = object(c64)?;
+    let exp = seconds(&claims, "exp")?.ok_or(Reason::TokenMalformed)?;
+    let iat = seconds(&claims, "iat")?.ok_or(Reason::TokenMalformed)?;
+    let nbf = seconds(&claims, "nbf")?;
+    let (sub, nik_sha256, txn) = (
+        string(&claims, "sub")?,
+        string(&claims, "nik_sha256")?,
+        string(&claims, "txn")?,
+    );
     if exp <= iat || exp - iat > MAX_LIFETIME_S {
-        return Err(JwtError::Lifetime);
+        return Err(Reason::TokenLifetime);
     }
     if now_s > exp.saturating_add(LEEWAY_S) {
-        return Err(JwtError::Expired);
+        return Err(Reason::TokenExpired);
     }
-    if iat > now_s.saturating_add(LEEWAY_S) {
-        return Err(JwtError::NotYetValid);
-    }
-    if let Some(nbf) = seconds(raw.nbf)? {
-        if nbf > now_s.saturating_add(LEEWAY_S) {
-            return Err(JwtError::NotYetValid);
-        }
+    if iat > now_s.saturating_add(LEEWAY_S)
+        || nbf.is_some_and(|n| n > now_s.saturating_add(LEEWAY_S))
+    {
+        return Err(Reason::TokenNotYetValid);
     }
     Ok(Claims {
-        sub: raw.sub,
-        nik_sha256: raw.nik_sha256,
-        txn: raw.txn,
+        sub,
+        nik_sha256,
+        txn,
         exp,
         iat,
     })
@@ -183,24 +152,26 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 /// The transaction binding, checked as soon as the transactionId is known.
-pub fn check_txn(claims: &Claims, transaction_id: &str) -> Result<(), JwtError> {
+pub fn check_txn(claims: &Claims, transaction_id: &str) -> Result<(), Reason> {
     match &claims.txn {
-        Some(txn) if txn != transaction_id => Err(JwtError::TxnMismatch),
+        Some(txn) if txn != transaction_id => Err(Reason::TokenTxnMismatch),
         _ => Ok(()),
     }
 }
 
 /// The NIK binding, checked once the body is parsed. Hex case is not significant.
-pub fn check_nik(claims: &Claims, normalized_nik: &str) -> Result<(), JwtError> {
+pub fn check_nik(claims: &Claims, normalized_nik: &str) -> Result<(), Reason> {
     match &claims.nik_sha256 {
         Some(h) if !h.eq_ignore_ascii_case(&sha256_hex(normalized_nik)) => {
-            Err(JwtError::NikMismatch)
+            Err(Reason::TokenNikMismatch)
         }
         _ => Ok(()),
     }
 }
 
-/// Signs claims as HS256 (tests and tooling; the proxy only verifies).
+/// Signs claims as HS256: for tests and tooling (`cargo xtask token`, the fuzzers) only. The
+/// Worker only verifies, so its build leaves this out (feature `tooling`).
+#[cfg(any(test, feature = "tooling"))]
 pub fn sign_hs256(claims_json: &str, secret: &[u8]) -> String {
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let signing_input = format!(
@@ -250,10 +221,10 @@ mod tests {
         assert_eq!(check_nik(&claims, NIK), Ok(()));
         assert_eq!(
             check_nik(&claims, "3273010101900002"),
-            Err(JwtError::NikMismatch)
+            Err(Reason::TokenNikMismatch)
         );
         assert_eq!(check_txn(&claims, "t-1"), Ok(()));
-        assert_eq!(check_txn(&claims, "t-2"), Err(JwtError::TxnMismatch));
+        assert_eq!(check_txn(&claims, "t-2"), Err(Reason::TokenTxnMismatch));
         let unbound = verify_hs256(
             &token(&format!(r#"{{"iat":{NOW},"exp":{}}}"#, NOW + 60)),
             SECRET,
@@ -271,13 +242,13 @@ mod tests {
         let cases = [
             (NOW - 100, NOW + 800, Ok(())),
             (NOW, NOW + 900, Ok(())),
-            (NOW, NOW + 901, Err(JwtError::Lifetime)),
-            (NOW, NOW, Err(JwtError::Lifetime)),
-            (NOW, NOW - 1, Err(JwtError::Lifetime)),
+            (NOW, NOW + 901, Err(Reason::TokenLifetime)),
+            (NOW, NOW, Err(Reason::TokenLifetime)),
+            (NOW, NOW - 1, Err(Reason::TokenLifetime)),
             (NOW - 100, NOW - 30, Ok(())), // within leeway
-            (NOW - 100, NOW - 31, Err(JwtError::Expired)),
+            (NOW - 100, NOW - 31, Err(Reason::TokenExpired)),
             (NOW + 30, NOW + 60, Ok(())),
-            (NOW + 31, NOW + 60, Err(JwtError::NotYetValid)),
+            (NOW + 31, NOW + 60, Err(Reason::TokenNotYetValid)),
         ];
         for (iat, exp, want) in cases {
             let got = verify_hs256(
@@ -297,14 +268,14 @@ mod tests {
         for c in missing {
             assert_eq!(
                 verify_hs256(&token(&c), SECRET, NOW),
-                Err(JwtError::Malformed),
+                Err(Reason::TokenMalformed),
                 "{c}"
             );
         }
         let nbf = format!(r#"{{"iat":{NOW},"exp":{},"nbf":{}}}"#, NOW + 60, NOW + 45);
         assert_eq!(
             verify_hs256(&token(&nbf), SECRET, NOW),
-            Err(JwtError::NotYetValid)
+            Err(Reason::TokenNotYetValid)
         );
     }
 
@@ -314,35 +285,64 @@ mod tests {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let none = format!("{}.{}.", e.encode(r#"{"alg":"none"}"#), e.encode(&c));
         let cases = [
-            (none, JwtError::Algorithm),
+            (none, Reason::TokenAlgorithm),
             (
                 with_header(r#"{"alg":"HS512"}"#, &c, SECRET),
-                JwtError::Algorithm,
+                Reason::TokenAlgorithm,
             ),
             (
                 with_header(r#"{"alg":"RS256"}"#, &c, SECRET),
-                JwtError::Algorithm,
+                Reason::TokenAlgorithm,
             ),
             (
                 with_header(r#"{"alg":"hs256"}"#, &c, SECRET),
-                JwtError::Algorithm,
+                Reason::TokenAlgorithm,
             ),
             (
                 with_header(r#"{"alg":"HS256","crit":["b64"]}"#, &c, SECRET),
-                JwtError::Algorithm,
+                Reason::TokenAlgorithm,
+            ),
+            (
+                with_header(r#"{"alg":"HS256","crit":null}"#, &c, SECRET),
+                Reason::TokenAlgorithm,
+            ),
+            // Header and claims must be JSON objects, without duplicate keys.
+            (
+                with_header(r#"["HS256"]"#, &c, SECRET),
+                Reason::TokenMalformed,
+            ),
+            (
+                with_header(r#"{"alg":"HS256","alg":"HS256"}"#, &c, SECRET),
+                Reason::TokenMalformed,
+            ),
+            (
+                with_header(
+                    r#"{"alg":"HS256"}"#,
+                    &format!(r#"[null,null,null,{},{NOW}]"#, NOW + 60),
+                    SECRET,
+                ),
+                Reason::TokenMalformed,
+            ),
+            (
+                with_header(
+                    r#"{"alg":"HS256"}"#,
+                    &format!(r#"{{"iat":{NOW},"exp":{},"sub":7}}"#, NOW + 60),
+                    SECRET,
+                ),
+                Reason::TokenMalformed,
             ),
             (
                 with_header(r#"{"typ":"JWT"}"#, &c, SECRET),
-                JwtError::Malformed,
+                Reason::TokenMalformed,
             ),
             (
                 with_header(r#"{"alg":"HS256"}"#, &c, b"other-secret"),
-                JwtError::Signature,
+                Reason::TokenSignature,
             ),
-            ("a.b".to_string(), JwtError::Malformed),
-            ("a.b.c.d".to_string(), JwtError::Malformed),
-            ("".to_string(), JwtError::Malformed),
-            ("x".repeat(MAX_TOKEN_LEN + 1), JwtError::Malformed),
+            ("a.b".to_string(), Reason::TokenMalformed),
+            ("a.b.c.d".to_string(), Reason::TokenMalformed),
+            ("".to_string(), Reason::TokenMalformed),
+            ("x".repeat(MAX_TOKEN_LEN + 1), Reason::TokenMalformed),
         ];
         for (t, want) in cases {
             assert_eq!(verify_hs256(&t, SECRET, NOW), Err(want), "{t}");
@@ -354,12 +354,12 @@ mod tests {
         parts[1] = &other;
         assert_eq!(
             verify_hs256(&parts.join("."), SECRET, NOW),
-            Err(JwtError::Signature)
+            Err(Reason::TokenSignature)
         );
         // Padding or the standard alphabet is not base64url.
         assert_eq!(
             verify_hs256(&format!("{good}="), SECRET, NOW),
-            Err(JwtError::Malformed)
+            Err(Reason::TokenMalformed)
         );
         // Header with "typ" accepted alongside HS256.
         assert!(verify_hs256(
@@ -374,9 +374,9 @@ mod tests {
     fn bearer_parsing() {
         assert_eq!(bearer_token(Some("Bearer abc")), Ok("abc"));
         assert_eq!(bearer_token(Some("bearer  abc ")), Ok("abc"));
-        assert_eq!(bearer_token(None), Err(JwtError::Missing));
+        assert_eq!(bearer_token(None), Err(Reason::TokenMissing));
         for v in ["Basic abc", "Bearer", "Bearer ", "abc"] {
-            assert_eq!(bearer_token(Some(v)), Err(JwtError::Malformed), "{v}");
+            assert_eq!(bearer_token(Some(v)), Err(Reason::TokenMalformed), "{v}");
         }
     }
 

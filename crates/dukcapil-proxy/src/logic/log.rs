@@ -8,7 +8,8 @@ pub struct LogLine {
     pub level: &'static str,
     pub msg: &'static str,
     pub request_id: String,
-    /// Validated (`[A-Za-z0-9._:-]`) or generated; an invalid header is never logged.
+    /// Validated (`[A-Za-z0-9._:-]`) or generated, with any NIK in it masked; an invalid
+    /// header is never logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     pub method: &'static str,
@@ -40,6 +41,10 @@ pub struct LogLine {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<&'static str>,
     pub total_ms: f64,
+    /// The Worker's wasm linear memory after this request (it never shrinks): the isolate's
+    /// limit is 128 MB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm_memory_bytes: Option<u64>,
 }
 
 /// Methods are logged from a fixed list only.
@@ -56,14 +61,10 @@ pub fn log_method(method: &str) -> &'static str {
     }
 }
 
-/// Upstream request ids are opaque; keep only a safe, short form.
-pub fn safe_id(id: &str) -> Option<String> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    ok.then(|| id.to_string())
+/// Upstream request ids are opaque: logged only when they follow our id rule.
+pub fn safe_upstream_id(id: Option<&str>) -> Option<String> {
+    id.filter(|id| dukcapil_core::contract::request::is_safe_id(id))
+        .map(str::to_owned)
 }
 
 impl LogLine {
@@ -105,6 +106,7 @@ mod tests {
         l.warnings.push("anonymous_calls_allowed");
         assert!(l.to_json().contains(r#""level":"warn""#));
         assert_eq!(log_method("BREW"), "<other>");
-        assert_eq!(safe_id("a b"), None);
+        assert_eq!(safe_upstream_id(Some("a b")), None);
+        assert_eq!(safe_upstream_id(Some("hv-1")).as_deref(), Some("hv-1"));
     }
 }

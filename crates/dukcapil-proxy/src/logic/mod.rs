@@ -1,5 +1,6 @@
-//! The proxy's decisions, with no I/O: routing, CORS, auth, body parsing, the sandbox,
-//! upstream mapping, answer headers and the log line. The Worker glue feeds it plain values.
+//! The proxy's decisions, with no I/O: [`pipeline`] runs every check in order and asks the
+//! Worker glue for the I/O it needs; the other modules are its parts (routing, CORS, auth,
+//! body parsing, the sandbox, upstream mapping, answers, the log line).
 
 pub mod answer;
 pub mod auth;
@@ -9,6 +10,9 @@ pub mod cors;
 pub mod jwt;
 pub mod log;
 pub mod multipart;
+pub mod params;
+pub mod pipeline;
+pub mod refusal;
 pub mod route;
 pub mod sandbox;
 pub mod time;

@@ -1,42 +1,30 @@
 //! A strict `multipart/form-data` reader (RFC 7578) for exactly two parts: a text `id` and an
-//! `image` file. Anything else is `REQUEST_INVALID`; nothing here allocates more than the parts.
+//! `image` file. Anything else is `REQUEST_INVALID`. The parts are borrowed from the body.
 
+use crate::logic::params::{param, parse_params};
 use dukcapil_core::ErrorCode;
 
 /// The two fields of a multipart verification request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MultipartForm {
-    pub id: Option<String>,
+pub struct MultipartForm<'a> {
+    pub id: Option<&'a str>,
     /// The raw file bytes (not base64).
-    pub image: Option<Vec<u8>>,
+    pub image: Option<&'a [u8]>,
 }
 
 /// Headers of one part larger than this are refused.
 const MAX_PART_HEADERS: usize = 4096;
 
-/// The boundary from a `multipart/form-data` content type's parameters (RFC 2046: 1–70
-/// characters, optionally quoted).
-pub fn boundary_from_params(params: &str) -> Option<String> {
-    for param in params.split(';') {
-        let Some((name, value)) = param.split_once('=') else {
-            continue;
-        };
-        if !name.trim().eq_ignore_ascii_case("boundary") {
-            continue;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        let ok = (1..=70).contains(&value.len())
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&b))
-            && !value.ends_with(' ');
-        return ok.then(|| value.to_string());
-    }
-    None
+/// The boundary from a `multipart/form-data` content type's parsed parameters (RFC 2046:
+/// 1–70 characters, no trailing space).
+pub fn boundary(params: &[(String, String)]) -> Option<String> {
+    let value = param(params, "boundary")?;
+    let ok = (1..=70).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&b))
+        && !value.ends_with(' ');
+    ok.then(|| value.to_string())
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -53,25 +41,9 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The value of `key="value"` (or unquoted) in a Content-Disposition header.
-fn disposition_param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    header.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        if !k.trim().eq_ignore_ascii_case(key) {
-            return None;
-        }
-        let v = v.trim();
-        Some(
-            v.strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v),
-        )
-    })
-}
-
 /// Parses the body. Duplicate or unknown field names, a missing closing delimiter, or a
 /// non-UTF-8 `id` are all `REQUEST_INVALID`.
-pub fn parse_multipart(body: &[u8], boundary: &str) -> Result<MultipartForm, ErrorCode> {
+pub fn parse_multipart<'a>(body: &'a [u8], boundary: &str) -> Result<MultipartForm<'a>, ErrorCode> {
     let invalid = ErrorCode::RequestInvalid;
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
@@ -108,27 +80,28 @@ pub fn parse_multipart(body: &[u8], boundary: &str) -> Result<MultipartForm, Err
         let content_end = find(body, &next_delim, content_start).ok_or(invalid)?;
         let content = &body[content_start..content_end];
 
-        let mut name = None;
+        let mut name: Option<String> = None;
         for line in headers.split("\r\n") {
             let (key, value) = line.split_once(':').ok_or(invalid)?;
             if key.trim().eq_ignore_ascii_case("content-disposition") {
+                // Quotes respected: `filename="x; name=id"` names no part `id`.
                 let value = value.trim();
-                let kind = value.split(';').next().unwrap_or("").trim();
-                if !kind.eq_ignore_ascii_case("form-data") || name.is_some() {
+                let kind_len = value.find(';').unwrap_or(value.len());
+                let params = parse_params(&value[kind_len..]).ok_or(invalid)?;
+                if !value[..kind_len].trim().eq_ignore_ascii_case("form-data") || name.is_some() {
                     return Err(invalid);
                 }
-                name = Some(disposition_param(value, "name").ok_or(invalid)?);
+                name = Some(param(&params, "name").ok_or(invalid)?.to_string());
             } else if key.trim().eq_ignore_ascii_case("content-transfer-encoding") {
                 // Deprecated by RFC 7578 and never sent by browsers.
                 return Err(invalid);
             }
         }
-        match name.ok_or(invalid)? {
+        match name.ok_or(invalid)?.as_str() {
             "id" if form.id.is_none() => {
-                let id = core::str::from_utf8(content).map_err(|_| invalid)?;
-                form.id = Some(id.to_string());
+                form.id = Some(core::str::from_utf8(content).map_err(|_| invalid)?);
             }
-            "image" if form.image.is_none() => form.image = Some(content.to_vec()),
+            "image" if form.image.is_none() => form.image = Some(content),
             _ => return Err(invalid),
         }
         pos = content_end + 2;
@@ -168,13 +141,17 @@ mod tests {
             "XyZ",
         );
         let form = parse_multipart(&b, "XyZ").unwrap();
-        assert_eq!(form.id.as_deref(), Some("3273010101900001"));
-        assert_eq!(form.image.as_deref(), Some(JPEG));
+        assert_eq!(form.id, Some("3273010101900001"));
+        assert_eq!(form.image, Some(JPEG));
         // Preamble and missing fields.
         let mut pre = b"preamble\r\n".to_vec();
         pre.extend(body(&[("image", Some("blob"), JPEG)], "b"));
         let form = parse_multipart(&pre, "b").unwrap();
-        assert_eq!((form.id, form.image.as_deref()), (None, Some(JPEG)));
+        assert_eq!((form.id, form.image), (None, Some(JPEG)));
+        // A quoted filename that holds `; name=…` names nothing.
+        let tricky = b"--b\r\nContent-Disposition: form-data; filename=\"x; name=id; y\"; name=\"image\"\r\n\r\nIMG\r\n--b--".to_vec();
+        let form = parse_multipart(&tricky, "b").unwrap();
+        assert_eq!((form.id, form.image), (None, Some(&b"IMG"[..])));
     }
 
     #[test]
@@ -186,7 +163,11 @@ mod tests {
         unterminated.truncate(unterminated.len() - 8);
         let no_name = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--".to_vec();
         let cte = b"--b\r\nContent-Disposition: form-data; name=\"id\"\r\nContent-Transfer-Encoding: base64\r\n\r\nx\r\n--b--".to_vec();
-        let cases: [(&str, Vec<u8>); 8] = [
+        let twice =
+            b"--b\r\nContent-Disposition: form-data; name=\"id\"; name=\"image\"\r\n\r\nx\r\n--b--"
+                .to_vec();
+        let cases: [(&str, Vec<u8>); 9] = [
+            ("a parameter twice", twice),
             ("dup", dup),
             ("unknown", unknown),
             ("utf8", bad_utf8),
@@ -243,14 +224,14 @@ mod tests {
             ),
             ("", None),
             ("; boundary=", None),
-            ("; boundary=a\"b", None),
+            ("; boundary=\"\"", None),
+            ("; boundary=\"a \"", None),
         ];
         for (params, want) in cases {
-            assert_eq!(boundary_from_params(params).as_deref(), want, "{params}");
+            let got = parse_params(params).and_then(|p| boundary(&p));
+            assert_eq!(got.as_deref(), want, "{params}");
         }
-        assert_eq!(
-            boundary_from_params(&format!("; boundary={}", "a".repeat(71))),
-            None
-        );
+        let long = format!("; boundary={}", "a".repeat(71));
+        assert_eq!(parse_params(&long).and_then(|p| boundary(&p)), None);
     }
 }

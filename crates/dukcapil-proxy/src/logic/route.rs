@@ -1,5 +1,7 @@
 //! Which handler a method and path reach.
 
+use crate::logic::cors::origin_of;
+
 /// The verification path: the same as upstream, so the proxy is a drop-in base URL.
 pub use dukcapil_core::contract::VERIFY_PATH;
 pub const HEALTH_PATH: &str = "/healthz";
@@ -24,6 +26,18 @@ impl Route {
             HEALTH_PATH => HEALTH_PATH,
             _ => "<other>",
         }
+    }
+}
+
+/// The path of a request URL as the runtime gives it (`https://host/path?query`), without its
+/// query or fragment; empty for a URL [`origin_of`] cannot read (no route matches it).
+pub fn path_of(url: &str) -> &str {
+    let Some(origin) = origin_of(url) else {
+        return "";
+    };
+    match url[origin.len()..].split(['?', '#']).next() {
+        Some("") | None => "/",
+        Some(path) => path,
     }
 }
 
@@ -68,5 +82,20 @@ mod tests {
             assert_eq!(route(method, path), want, "{method} {path}");
         }
         assert_eq!(Route::log_path("/3201010101900001"), "<other>");
+        let paths = [
+            ("https://proxy.test/v1/dukcapilWithFacematch", VERIFY_PATH),
+            (
+                "https://proxy.test/v1/dukcapilWithFacematch?x=1#y",
+                VERIFY_PATH,
+            ),
+            ("http://127.0.0.1:8787/healthz", HEALTH_PATH),
+            ("https://proxy.test", "/"),
+            ("https://proxy.test/", "/"),
+            ("https://proxy.test?q", "/"),
+            ("ftp://proxy.test/healthz", ""),
+        ];
+        for (url, path) in paths {
+            assert_eq!(path_of(url), path, "{url}");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Sandbox mode (`SANDBOX=true`): real validation and auth, then a deterministic simulated
 //! upstream chosen by the NIK's serial (its last four digits), like payment test cards.
 //!
-//! The simulated answers use the vendor's own shapes (string `score`/`match`, HTTP-200
-//! failures), so they go through exactly the same reading as live answers.
+//! The simulated answers are the vendor's own documented answers (string `score`/`match`,
+//! HTTP-200 failures), the shared fixtures in `tests/fixtures/upstream/` compiled in, so they go
+//! through exactly the same reading as live answers.
 
 /// What the simulated upstream does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub const SANDBOX_TABLE: &[SandboxCase] = &[
     SandboxCase {
         serial: "0001",
         outcome: SandboxOutcome::Match,
-        answer: "200, match true, score 97.5",
+        answer: "200, match true, score 87.5",
     },
     SandboxCase {
         serial: "0002",
@@ -93,60 +94,54 @@ pub fn sandbox_outcome(nik: &str) -> SandboxOutcome {
         .map_or(SandboxOutcome::Match, |c| c.outcome)
 }
 
+macro_rules! vendor_answer {
+    ($status:literal, $name:literal) => {
+        (
+            $status,
+            include_str!(concat!(
+                "../../../../tests/fixtures/upstream/",
+                stringify!($status),
+                "-",
+                $name,
+                ".json"
+            )),
+        )
+    };
+}
+
 /// The simulated upstream answer (status, body), or `None` for a timeout.
-pub fn simulated_answer(outcome: SandboxOutcome, transaction_id: &str) -> Option<(u16, String)> {
-    let meta = serde_json::json!({ "requestId": "sandbox", "transactionId": transaction_id });
-    let invalid = |message: &str| {
-        serde_json::json!({
-            "status": "success", "statusCode": "200",
-            "result": { "status": "INVALID_REQUEST", "message": message },
-            "metaData": meta,
-        })
-    };
-    let error = |status: u16, message: &str| serde_json::json!({ "message": message, "statusCode": status, "status": "failure", "metaData": meta });
-    let verdict = |is_match: bool, score: &str| {
-        serde_json::json!({
-            "status": "success", "statusCode": "200",
-            "result": {
-                "message": if is_match { "Face matched" } else { "Face not matched" },
-                "details": { "score": score, "match": if is_match { "true" } else { "false" } },
-                "s3Url": "https://sandbox.invalid/selfie.jpg",
-            },
-            "metaData": meta,
-        })
-    };
-    let (status, body) = match outcome {
-        SandboxOutcome::Match => (200, verdict(true, "97.5")),
-        SandboxOutcome::NoMatch => (200, verdict(false, "12.25")),
-        SandboxOutcome::FaceNotDetected => (200, invalid("input image detect face fail")),
-        SandboxOutcome::NikInvalid => (200, invalid("nik format is not valid")),
-        SandboxOutcome::ImageTooLarge => (200, invalid("image larger than 2M")),
-        SandboxOutcome::MultipleFaces => (423, error(423, "Multiple faces detected")),
-        SandboxOutcome::UpstreamBusy => (503, error(503, "DEPENDENCY SERVER BUSY")),
-        SandboxOutcome::RateLimited => (429, error(429, "Requests rate limit exceeded")),
-        SandboxOutcome::Credentials => (401, error(401, "Missing/Invalid credentials")),
+pub fn simulated_answer(outcome: SandboxOutcome) -> Option<(u16, &'static str)> {
+    Some(match outcome {
+        SandboxOutcome::Match => vendor_answer!(200, "match"),
+        SandboxOutcome::NoMatch => vendor_answer!(200, "nomatch"),
+        SandboxOutcome::FaceNotDetected => vendor_answer!(200, "face-fail"),
+        SandboxOutcome::NikInvalid => vendor_answer!(200, "nik-invalid"),
+        SandboxOutcome::ImageTooLarge => vendor_answer!(200, "too-large"),
+        SandboxOutcome::MultipleFaces => vendor_answer!(423, "multiple-faces"),
+        SandboxOutcome::UpstreamBusy => vendor_answer!(503, "busy"),
+        SandboxOutcome::RateLimited => vendor_answer!(429, "rate-limited"),
+        SandboxOutcome::Credentials => vendor_answer!(401, "unauthorized"),
         SandboxOutcome::Timeout => return None,
-    };
-    Some((status, body.to_string()))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::upstream::{interpret, Outcome};
+    use crate::logic::upstream::interpret;
 
     #[test]
     fn every_row_produces_its_documented_answer() {
         for case in SANDBOX_TABLE {
             let nik = format!("327301010190{}", case.serial);
             assert_eq!(sandbox_outcome(&nik), case.outcome);
-            let Some((status, body)) = simulated_answer(case.outcome, "t") else {
+            let Some((status, body)) = simulated_answer(case.outcome) else {
                 assert_eq!(case.outcome, SandboxOutcome::Timeout);
                 continue;
             };
-            let got = match interpret(status, body.as_bytes()) {
-                Outcome::Verdict(v) => format!("200, match {}, score {}", v.is_match, v.score),
-                Outcome::Failed { code, .. } => format!("{} {}", code.http_status(), code.as_str()),
+            let got = match interpret(status, body.as_bytes()).0 {
+                Ok(v) => format!("200, match {}, score {}", v.is_match, v.score),
+                Err(r) => format!("{} {}", r.code.http_status(), r.code.as_str()),
             };
             assert_eq!(got, case.answer, "serial {}", case.serial);
         }

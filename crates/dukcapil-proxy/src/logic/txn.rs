@@ -1,27 +1,47 @@
-//! The caller's `transactionId`, validated before it goes into headers, logs and upstream.
+//! The caller's `transactionId`: validated before it goes into headers, logs and upstream, and
+//! masked in logs where it holds a NIK.
 
-use dukcapil_core::{contract, ErrorCode};
+use dukcapil_core::{contract::request, date::CivilDate, nik::parse_nik, ErrorCode};
 
 /// `Ok(Some(id))` for a valid header, `Ok(None)` when absent (the proxy generates one),
 /// `TRANSACTION_ID_INVALID` otherwise, by the core's rule (the browser applies the same).
 pub fn validate_transaction_id(header: Option<&str>) -> Result<Option<&str>, ErrorCode> {
     header
-        .map(|id| contract::validate_transaction_id(id).map(|()| id))
+        .map(|id| request::validate_transaction_id(id).map(|()| id))
         .transpose()
 }
 
-/// Formats 16 random bytes as a UUID version 4 (RFC 9562), lower case.
-pub fn uuid_v4_from_bytes(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+/// The id as the log line shows it. A caller may put a NIK in its own transaction ids
+/// (`kyc-3273010101900001`), so every 16-digit stretch that parses as a NIK (separators
+/// `.` and `-` allowed, as in a NIK typed by hand) is masked like the log's `nik`.
+pub fn log_form(id: &str, today: CivilDate) -> String {
+    let b = id.as_bytes();
+    let mut out = b.to_vec();
+    let mut at = 0;
+    while at < b.len() {
+        if !b[at].is_ascii_digit() {
+            at += 1;
+            continue;
         }
-        s.push_str(&format!("{byte:02x}"));
+        // A stretch of digits and NIK separators, starting at a digit.
+        let end = at
+            + b[at..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-'))
+                .count();
+        let digits: Vec<usize> = (at..end).filter(|&i| b[i].is_ascii_digit()).collect();
+        for window in digits.windows(16) {
+            let (first, last) = (window[0], window[15]);
+            if parse_nik(&id[first..=last], today).is_ok() {
+                for &i in &window[4..14] {
+                    out[i] = b'*';
+                }
+            }
+        }
+        at = end;
     }
-    s
+    // Only ASCII digits were replaced by ASCII, so this is the same valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -56,9 +76,24 @@ mod tests {
     }
 
     #[test]
-    fn uuid_shape() {
-        let u = uuid_v4_from_bytes([0xff; 16]);
-        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-        assert_eq!(validate_transaction_id(Some(&u)), Ok(Some(u.as_str())));
+    fn niks_in_transaction_ids_are_masked_in_logs() {
+        let today = CivilDate::new(2026, 11, 26).unwrap();
+        let cases = [
+            ("kyc-3273010101900001", "kyc-3273**********01"),
+            ("3273010101900001", "3273**********01"),
+            ("a3273010101900001:retry.2", "a3273**********01:retry.2"),
+            ("3273-0101-0190-0001", "3273-****-****-**01"),
+            ("32730101019000019", "3273**********019"),
+            // Not a NIK: an impossible birth date, too few digits, a UUID.
+            ("order-1234567890123456", "order-1234567890123456"),
+            ("327301010190001", "327301010190001"),
+            (
+                "550e8400-e29b-41d4-a716-446655440000",
+                "550e8400-e29b-41d4-a716-446655440000",
+            ),
+        ];
+        for (id, want) in cases {
+            assert_eq!(log_form(id, today), want, "{id}");
+        }
     }
 }

@@ -1,14 +1,21 @@
 //! Markdown tables for the READMEs, from the catalogues they describe.
 
 use dukcapil_core::{ErrorCode, Lang};
-use dukcapil_proxy::logic::sandbox::{sandbox_outcome, simulated_answer, SANDBOX_TABLE};
+use dukcapil_proxy::logic::{
+    pipeline::ORDER,
+    refusal::Reason,
+    sandbox::{sandbox_outcome, simulated_answer, SANDBOX_TABLE},
+};
 use std::fmt::Write as _;
 
-/// Every code of the core catalogue, with its status and messages.
+/// Every code of the core catalogue, with its status, whether the upstream can cause it, and
+/// its messages.
 pub fn error_codes() -> String {
     let mut t = String::from(
-        "| code | HTTP | retry helps | English | Bahasa Indonesia |\n|---|---:|:---:|---|---|\n",
+        "| code | HTTP | retry helps | upstream can cause | English | Bahasa Indonesia |\n\
+         |---|---:|:---:|:---:|---|---|\n",
     );
+    let yes = |b: bool| if b { "yes" } else { "no" };
     for code in ErrorCode::ALL {
         let status = match code.http_status() {
             0 => "—".to_string(),
@@ -16,9 +23,10 @@ pub fn error_codes() -> String {
         };
         let _ = writeln!(
             t,
-            "| `{}` | {status} | {} | {} | {} |",
+            "| `{}` | {status} | {} | {} | {} | {} |",
             code.as_str(),
-            if code.retryable() { "yes" } else { "no" },
+            yes(code.retryable()),
+            yes(code.upstream()),
             code.message(Lang::En),
             code.message(Lang::Id)
         );
@@ -48,11 +56,11 @@ fn example_nik(serial: &str) -> String {
 
 /// What the simulated upstream sends, read from the answer itself: its status and the
 /// vendor's message (and `INVALID_REQUEST` for the failures it reports with HTTP 200).
-fn upstream_summary(answer: Option<(u16, String)>) -> String {
+fn upstream_summary(answer: Option<(u16, &str)>) -> String {
     let Some((status, body)) = answer else {
         return "no answer".into();
     };
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let result = &json["result"];
     let message = result["message"]
         .as_str()
@@ -76,7 +84,7 @@ pub fn sandbox() -> String {
             "| `{}` | `{}` | {} | {} |",
             case.serial,
             example_nik(case.serial),
-            upstream_summary(simulated_answer(case.outcome, "t")),
+            upstream_summary(simulated_answer(case.outcome)),
             case.answer
         );
     }
@@ -89,62 +97,55 @@ pub fn sandbox() -> String {
     let _ = writeln!(
         t,
         "| any other | `{other}` | {} | {answer} |",
-        upstream_summary(simulated_answer(outcome, "t"))
+        upstream_summary(simulated_answer(outcome))
     );
     t
 }
 
-/// When the proxy answers with a code. `None`: the code never comes from the proxy (the
-/// browser module makes it). A new catalogue code must be added here; until it is, the table
-/// says so and the test below fails.
-fn proxy_answers_when(code: ErrorCode) -> Result<Option<&'static str>, ErrorCode> {
-    use ErrorCode as C;
-    Ok(Some(match code {
-        C::RequestInvalid => "bad JSON or multipart, unknown or duplicate fields, wrong types, an unreadable `content-length`",
-        C::NikEmpty | C::NikLength | C::NikNotDigits | C::NikProvince | C::NikRegency
-        | C::NikDistrict | C::NikBirthDate | C::NikSerial => code.message(Lang::En),
-        C::ImageMissing => "no image",
-        C::ImageBase64 => "the image is not canonical standard base64",
-        C::ImageTooLarge => "the decoded image is over 2,000,000 bytes (also from upstream)",
-        C::ImageType => "not a JPEG, PNG or PDF by its magic bytes (also from upstream)",
-        C::TransactionIdInvalid => "`transactionId` is not 1–128 characters of `[A-Za-z0-9._:-]`",
-        C::PayloadTooLarge => "the declared `content-length` or the bytes actually read exceed the cap (JSON: base64 of 2,000,000 bytes plus 1/16; multipart: 2,000,000 bytes plus 16 KiB)",
-        C::UnsupportedMediaType => "not `application/json` (UTF-8) or `multipart/form-data`",
-        C::MethodNotAllowed => "a known path with another method (with `allow`)",
-        C::NotFound => "any other path",
-        C::OriginNotAllowed => "an `Origin` that is neither the Worker's own nor in `ALLOWED_ORIGINS`, or `null`",
-        C::Unauthorized => "a missing, invalid or wrongly bound JWT, or a failed Turnstile check",
-        C::RateLimited => "a rate-limiting binding said no (with `retry-after`)",
-        C::NikInvalid | C::FaceNotDetected | C::MultipleFaces => "the upstream's verdict on the request",
-        C::ProxyUpstreamCredentials => "upstream 401/403: the caller sees a generic message, and the log's `reason` is `upstream_credentials_rejected`",
-        C::ProxyMisconfigured => "fail closed: no credentials without `SANDBOX=true`, no JWT secret without `ALLOW_ANONYMOUS=true`, or an unusable `HV_BASE_URL`",
-        C::UpstreamRateLimited => "upstream 429 (with `retry-after`)",
-        C::UpstreamBusy => "upstream 503",
-        C::UpstreamTimeout => "no complete upstream answer within `UPSTREAM_TIMEOUT_MS`",
-        C::UpstreamError => "upstream 3xx (redirects are never followed: they would resend `appId` and `appKey` elsewhere), 5xx, unreadable or implausible JSON, a body over 256 KiB, a connection failure; also Turnstile unreachable",
-        // The browser's own, and the contract reader's name for an upstream 401, which the
-        // proxy answers as PROXY_UPSTREAM_CREDENTIALS.
-        C::Network | C::Timeout | C::Aborted | C::BadRequest | C::UpstreamUnauthorized => {
-            return Ok(None)
-        }
-        other => return Err(other),
-    }))
+/// The proxy's checks, in the order its pipeline runs them.
+pub fn check_order() -> String {
+    let mut t = String::new();
+    for (i, check) in ORDER.iter().enumerate() {
+        let _ = writeln!(t, "{}. {}", i + 1, check.what());
+    }
+    t
 }
 
-/// The codes the proxy answers with, in catalogue order.
-pub fn proxy_error_codes() -> String {
-    let mut t = String::from("| HTTP | `error.code` | When |\n|---:|---|---|\n");
-    for &code in ErrorCode::ALL {
-        let when = match proxy_answers_when(code) {
-            Ok(None) => continue,
-            Ok(Some(when)) => when,
-            Err(_) => "**not described yet: add it to `crates/xtask/src/codegen/tables.rs`**",
-        };
+/// Every log reason: the codes it comes with, and when.
+pub fn log_reasons() -> String {
+    let mut t = String::from("| `reason` | `error.code` | when |\n|---|---|---|\n");
+    for r in Reason::ALL {
+        let codes: Vec<String> = r.codes().iter().map(|c| format!("`{c}`")).collect();
         let _ = writeln!(
             t,
-            "| {} | `{}` | {when} |",
+            "| `{}` | {} | {} |",
+            r.as_str(),
+            codes.join(", "),
+            r.when()
+        );
+    }
+    t
+}
+
+/// The codes the proxy answers with, in catalogue order, each with the log reasons that
+/// carry it: made from the reason catalogue, so no code can be answered and not listed.
+pub fn proxy_error_codes() -> String {
+    let mut t = String::from("| HTTP | `error.code` | log `reason` |\n|---:|---|---|\n");
+    for &code in ErrorCode::ALL {
+        let reasons: Vec<String> = Reason::ALL
+            .iter()
+            .filter(|r| r.codes().contains(&code))
+            .map(|r| format!("`{}`", r.as_str()))
+            .collect();
+        if reasons.is_empty() {
+            continue; // the browser module's own codes
+        }
+        let _ = writeln!(
+            t,
+            "| {} | `{}` | {} |",
             code.http_status(),
-            code.as_str()
+            code.as_str(),
+            reasons.join(", ")
         );
     }
     t
@@ -153,15 +154,6 @@ pub fn proxy_error_codes() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_code_is_described_or_left_to_the_browser() {
-        for &code in ErrorCode::ALL {
-            if let Err(c) = proxy_answers_when(code) {
-                panic!("{c}: say in codegen/tables.rs when the proxy answers with it");
-            }
-        }
-    }
 
     #[test]
     fn tables_have_a_row_per_entry() {
@@ -177,9 +169,14 @@ mod tests {
             "| `0003` | `3273010101900003` | 200 `INVALID_REQUEST` \"input image detect face fail\" | 422 FACE_NOT_DETECTED |"
         ));
         assert!(sandbox.contains("| `0009` | `3273010101900009` | no answer |"));
-        assert!(sandbox.contains("| any other | `3273010101904242` | 200 \"Face matched\" | 200, match true, score 97.5 |"));
+        assert!(sandbox.contains("| any other | `3273010101904242` | 200 \"Face matched\" | 200, match true, score 87.5 |"));
         let proxy = proxy_error_codes();
-        assert!(proxy.contains("| 403 | `ORIGIN_NOT_ALLOWED` |"));
+        assert!(proxy.contains("| 403 | `ORIGIN_NOT_ALLOWED` | `origin_not_allowed` |"));
+        assert!(proxy.contains("| 422 | `UPSTREAM_REJECTED` | `upstream_rejected` |"));
         assert!(!proxy.contains("`NETWORK`"));
+        assert_eq!(rows(&log_reasons()), Reason::ALL.len());
+        assert_eq!(check_order().lines().count(), ORDER.len());
+        assert!(error_codes().contains("| `NIK_LENGTH` | 400 | no | no |"));
+        assert!(error_codes().contains("| `UPSTREAM_REJECTED` | 422 | no | yes |"));
     }
 }
