@@ -90,15 +90,28 @@ const LIMITS = { IP_RATE_LIMITER: { simple: { limit: 1000, period: 60 } }, SUBJE
 
 // The built Worker, byte for byte, inside a wrapper that lets a test look into its instance
 // or break it (`instrumented: true`). A first module records each wasm instance the shim
-// creates; the wrapper then answers GET /__test/wasm with the live instance's heap size and
-// JS-reference table size, and makes the runtime's random source fail once for a request
-// with `x-test-force-panic: yes` (the request id's UUID then panics). The broken source puts
-// the real one back as it throws: a panicking request's promise never settles, so no
-// `finally` would ever run.
+// creates and wraps one of its imports; the wrapper then answers GET /__test/wasm with the live
+// instance's heap size and JS-reference table size, and, for a request with
+// `x-test-force-panic: yes`, has the length of the next byte array Rust reads claim 4 GiB: the
+// copy of the request body then panics ("capacity overflow"), a real Rust panic in the code
+// as built.
 const TEST_CAPTURE = `
 const Real = WebAssembly.Instance;
 globalThis.__testInstances = [];
+globalThis.__testPanicArmed = false;
 WebAssembly.Instance = function Instance(module, imports) {
+  for (const glue of Object.values(imports)) {
+    const name = Object.keys(glue).find((k) => k.startsWith('__wbg_length_'));
+    if (!name) continue;
+    const length = glue[name];
+    glue[name] = (array) => {
+      if (globalThis.__testPanicArmed && array instanceof Uint8Array) {
+        globalThis.__testPanicArmed = false;
+        return 0xffffffff;
+      }
+      return length(array);
+    };
+  }
   const instance = new Real(module, imports);
   globalThis.__testInstances.push(instance);
   return instance;
@@ -118,13 +131,7 @@ export default class extends Proxy {
         jsRefs: exports.__wbindgen_externrefs.length,
       });
     }
-    if (request.headers.get('x-test-force-panic') === 'yes') {
-      const real = crypto.getRandomValues;
-      crypto.getRandomValues = () => {
-        crypto.getRandomValues = real;
-        throw new Error('random source unavailable (forced by the test)');
-      };
-    }
+    globalThis.__testPanicArmed = request.headers.get('x-test-force-panic') === 'yes';
     return super.fetch(request);
   }
 }
