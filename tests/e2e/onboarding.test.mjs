@@ -286,17 +286,22 @@ test('no request from the page carries the HyperVerge credentials', () => {
   assertNoLeak(secrets, pageRequests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`), 'a request from the page');
 });
 
+/** The demo's sandbox verdicts through the page: serial 0001 matches, 0002 does not. */
+async function sandboxVerdicts(url) {
+  for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
+    const page = await openPage(camera.context, url);
+    await fillForm(page, `327301010190${serial}`);
+    await submitAndWait(page);
+    assert.match(await resultText(page), verdict);
+    await page.close();
+  }
+}
+
 test('the demo environment as deployed: sandbox answers by NIK serial, no credentials at all', async () => {
   // No vars: exactly wrangler.toml's [env.demo], which `wrangler deploy --env demo` deploys.
   const sandbox = await startE2eWrangler(() => ({}));
   try {
-    for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
-      const page = await openPage(camera.context, sandbox.url);
-      await fillForm(page, `327301010190${serial}`);
-      await submitAndWait(page);
-      assert.match(await resultText(page), verdict);
-      await page.close();
-    }
+    await sandboxVerdicts(sandbox.url);
   } finally {
     await sandbox.stop();
   }
@@ -306,13 +311,7 @@ test('the demo environment never calls upstream, even with live credentials and 
   // [env.demo] with an upstream that would answer: a sandbox that leaked a call would reach it.
   const sandbox = await startE2eWrangler(() => ({ HV_BASE_URL: double.url, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY }));
   try {
-    for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
-      const page = await openPage(camera.context, sandbox.url);
-      await fillForm(page, `327301010190${serial}`);
-      await submitAndWait(page);
-      assert.match(await resultText(page), verdict);
-      await page.close();
-    }
+    await sandboxVerdicts(sandbox.url);
     assert.equal(double.requests.length, 0, 'the sandbox called upstream');
   } finally {
     await sandbox.stop();
