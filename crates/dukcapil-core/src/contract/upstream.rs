@@ -289,7 +289,11 @@ mod tests {
             (None, "nik format is not valid", ErrorCode::NikInvalid),
             (None, "NIK is invalid", ErrorCode::NikInvalid),
             (None, "nik not registered", ErrorCode::UpstreamError),
-            (None, "input image detect face fail", ErrorCode::FaceNotDetected),
+            (
+                None,
+                "input image detect face fail",
+                ErrorCode::FaceNotDetected,
+            ),
             (None, "Face not detected", ErrorCode::FaceNotDetected),
             (None, "no face in the image", ErrorCode::FaceNotDetected),
             (None, "Token Expired", ErrorCode::ProxyUpstreamCredentials),

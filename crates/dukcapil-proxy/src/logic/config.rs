@@ -353,6 +353,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn debug_says_whether_credentials_are_set_and_ready_needs_both_halves() {
+        let both = cfg(&[("HV_APP_ID", "a"), ("HV_APP_KEY", "b")]);
+        assert!(format!("{both:?}").contains("hv_credentials: true"));
+        let one = cfg(&[("HV_APP_ID", "a")]);
+        assert!(format!("{one:?}").contains("hv_credentials: false"));
+        // An upstream but no way to authorise callers, and the other way round.
+        assert!(both.backend().is_ok() && !both.ready());
+        let auth_only = cfg(&[("PROXY_JWT_SECRET", &"k".repeat(32))]);
+        assert!(auth_only.authorization().is_ok() && !auth_only.ready());
+    }
+
+    #[test]
     fn debug_hides_secrets() {
         let c = cfg(&[
             ("HV_APP_KEY", "sekrit-key"),
