@@ -12,6 +12,7 @@ import {
   APP_ID, APP_KEY, JWT_SECRET, RECEIPT_KEY, FIXTURES, SCREENSHOTS, ROOT,
   startDouble, startWrangler, startBackend, freePort, launch, fakeCamera, mint, screenshot,
 } from './harness.mjs';
+import { assertNoLeak } from '../proxy/leaks.mjs';
 
 const MAX_IMAGE_BYTES = 2_000_000;
 // Each test verifies its own person (a Kota Bandung man born 1 January 1990, serial 1200 on):
@@ -26,12 +27,16 @@ let backend;
 let camera;
 /** Every request any page made, with its headers: none may carry the credentials. */
 const pageRequests = [];
+/** Every answer of the API the pages got (status, headers, body), for the leak scan. */
+const apiAnswers = [];
+/** Every wrangler dev started, for the leak scan of what the Worker printed. */
+const wranglers = [];
 
 before(async () => {
   double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
   // The app (page and backend) and the proxy on two origins, as in production.
   const appPort = await freePort();
-  proxy = await startWrangler(() => ({
+  proxy = await startE2eWrangler(() => ({
     HV_BASE_URL: double.url,
     HV_APP_ID: APP_ID,
     HV_APP_KEY: APP_KEY,
@@ -56,12 +61,27 @@ after(async () => {
   await camera?.close();
   await backend?.close();
   await proxy?.stop();
+  // Fails here if the Worker broke the HyperVerge contract in a way no test declared.
   await double?.close?.();
-  // Nothing the Worker printed may hold a secret, the signing key or a full NIK.
-  const logs = proxy?.logs.join('') ?? '';
+  // Nothing the Worker printed or answered, and nothing it sent upstream besides appId and
+  // appKey in their own headers, may hold a secret, the receipt signing key or a full NIK, in
+  // any encoding or in part.
   const { d } = JSON.parse(RECEIPT_KEY);
-  for (const secret of [APP_KEY, JWT_SECRET, d, ...usedNiks]) assert.ok(!logs.includes(secret), `wrangler output leaks ${secret.slice(0, 6)}…`);
+  const needles = [
+    ['appId', APP_ID], ['appKey', APP_KEY], ['PROXY_JWT_SECRET', JWT_SECRET], ['the receipt signing key', d],
+    ...usedNiks.map((n) => ['full NIK', n]),
+  ];
+  assertNoLeak(needles, wranglers.map((w) => w.logs.join('')), 'the output of wrangler dev and the Worker');
+  assertNoLeak(needles, apiAnswers, 'an answer of the API');
+  assertNoLeak(needles, (double?.traffic ?? []).map(({ path, headers: { appid, appkey, ...rest } }) => JSON.stringify({ path, rest })), 'an upstream request');
 });
+
+/** wrangler dev, remembered for the leak scan. */
+async function startE2eWrangler(varsFor) {
+  const w = await startWrangler(varsFor);
+  wranglers.push(w);
+  return w;
+}
 
 beforeEach(() => {
   double.behave('match');
@@ -76,6 +96,10 @@ async function openPage(context = camera.context, url = backend.url) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   page.on('request', (r) => pageRequests.push({ url: r.url(), headers: r.headers(), body: r.postData() ?? '' }));
+  page.on('response', async (r) => {
+    if (!/\/(v1|healthz)/.test(new URL(r.url()).pathname)) return;
+    apiAnswers.push(`${r.status()}\n${JSON.stringify(r.headers())}\n${await r.text().catch(() => '')}`);
+  });
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
   return page;
@@ -400,16 +424,17 @@ test('no request from the page carries the HyperVerge credentials', () => {
   for (const r of pageRequests) {
     const names = Object.keys(r.headers).map((h) => h.toLowerCase());
     assert.ok(!names.includes('appid') && !names.includes('appkey'), r.url);
-    const all = JSON.stringify(r.headers) + r.body;
-    assert.ok(!all.includes(APP_KEY) && !all.includes(APP_ID), r.url);
   }
+  // The page never holds a secret, so none can be in what it sends, in any encoding.
+  const secrets = [['appId', APP_ID], ['appKey', APP_KEY], ['PROXY_JWT_SECRET', JWT_SECRET]];
+  assertNoLeak(secrets, pageRequests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`), 'a request from the page');
 });
 
 test('the demo environment as deployed: an anonymous sandbox that says so, no credentials at all', async () => {
   // No vars: exactly wrangler.toml's [env.demo], which `wrangler deploy --env demo` deploys. It
   // serves the page itself, with www/config.json: no backend, so no token and no one to check
   // the receipt.
-  const sandbox = await startWrangler(() => ({}));
+  const sandbox = await startE2eWrangler(() => ({}));
   try {
     for (const [serial, verdict] of [['0001', /^Cocok/], ['0002', /^Tidak cocok/]]) {
       const page = await openPage(camera.context, sandbox.url);
@@ -420,10 +445,33 @@ test('the demo environment as deployed: an anonymous sandbox that says so, no cr
       if (serial === '0001') await screenshot(page, '11-deployed-sandbox');
       await page.close();
     }
-    assert.equal(double.requests.length, 0, 'the sandbox never calls upstream');
     // Its receipts are signed by a key the isolate made, published in its own JWKS.
     const jwks = await (await fetch(`${sandbox.url}/.well-known/jwks.json`)).json();
     assert.equal(jwks.keys.length, 1);
+  } finally {
+    await sandbox.stop();
+  }
+});
+
+test('the demo environment with live credentials beside it refuses everything and never calls upstream', async () => {
+  // [env.demo] with an upstream that would answer: a sandbox next to live credentials is a
+  // production Worker switched to simulated answers by mistake, so the proxy fails closed.
+  const sandbox = await startE2eWrangler(() => ({ HV_BASE_URL: double.url, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY }));
+  try {
+    const res = await fetch(`${sandbox.url}/v1/dukcapilWithFacematch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', transactionId: 'e2e-demo-live-credentials' },
+      body: JSON.stringify({ id: '3273010101900001', image: '/9j/4AAQ' }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 500);
+    assert.equal(body.error.code, 'PROXY_MISCONFIGURED');
+    const page = await openPage(camera.context, sandbox.url);
+    await fillForm(page, '3273010101900001');
+    await submitAndWait(page);
+    assert.doesNotMatch(await resultText(page), /^Cocok|^Tidak cocok/);
+    await page.close();
+    assert.equal(double.requests.length, 0, 'the sandbox called upstream');
   } finally {
     await sandbox.stop();
   }

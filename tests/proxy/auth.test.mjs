@@ -8,6 +8,7 @@ import {
   startProxy, startDouble, assertError, assertNoLeaks, mint, unsignedToken, rsaToken, sha256hex, nikHmac,
   APP_ID, APP_KEY, NIK, OTHER_NIK, JWT_SECRET, TURNSTILE_SECRET, AUDIENCE, TXN,
 } from './harness.mjs';
+import { leakMatcher } from './leaks.mjs';
 
 let double, proxy;
 before(async () => {
@@ -260,16 +261,36 @@ test('Turnstile: verified server-side when TURNSTILE_SECRET is set', async () =>
   }
 });
 
+test('Turnstile unreachable → 502 UPSTREAM_ERROR, and nothing forwarded', async () => {
+  // A port nothing listens on: the connection is refused.
+  const closed = http.createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${closed.address().port}/siteverify`;
+  await new Promise((r) => closed.close(r));
+  const p = await startProxy({ TURNSTILE_SECRET, TURNSTILE_VERIFY_URL: url }, { double });
+  try {
+    double.reset();
+    const res = await p.verify({ headers: { 'cf-turnstile-response': 'XXXX.fake-turnstile-token' } });
+    assertError(res, 502, 'UPSTREAM_ERROR');
+    assert.equal(double.requests.length, 0, 'an unverified caller was forwarded');
+    const log = await p.logFor(res.headers['x-request-id']);
+    assert.equal(log.reason, 'turnstile_unreachable');
+  } finally {
+    await p.dispose();
+  }
+});
+
 test('a NIK in a caller-chosen transactionId is masked in the log', async () => {
-  // Not one of the NIKs the leak scan knows: the caller gets its own id back, as it should.
-  const nik = '3273010101905555';
+  // Not one of the NIKs the leak scan knows, nor sharing 12 digits with one: the caller gets
+  // its own id back, as it should, and it goes upstream as the transactionId.
+  const nik = '3171024508855555';
   const txn = `kyc-${nik}`;
   const res = await proxy.verify({ nik, txn, token: await mint({ nik, txn }) });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.headers.transactionid, txn);
   const log = await proxy.logFor(res.headers['x-request-id']);
-  assert.equal(log.transaction_id, 'kyc-3273**********55');
-  assert.ok(!JSON.stringify(log).includes(nik));
+  assert.equal(log.transaction_id, 'kyc-3171**********55');
+  assert.equal(leakMatcher([['the NIK', nik]]).find(JSON.stringify(log)), null);
 });
 
 test('no secret, token, full NIK or image data leaked', () => assertNoLeaks());

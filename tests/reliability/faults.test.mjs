@@ -5,8 +5,9 @@
 // a socket that never answers, a refused connection, answers that echo secrets), and every
 // fault, the double's included, is held to three rules:
 //   1. a clear 5xx or 429 with an error code;
-//   2. no request outlives the configured timeout: elapsed ≤ UPSTREAM_TIMEOUT_MS + margin
-//      (a measured bound on a shared 2-core machine, not a performance claim);
+//   2. a fault that never ends is cut by the proxy's own timeout: the answer is a 504
+//      UPSTREAM_TIMEOUT, never earlier than UPSTREAM_TIMEOUT_MS (no clock bound on how late:
+//      speed belongs in `cargo xtask bench proxy`; HANG_GUARD_MS only stops a hung test);
 //   3. no secret (appId, appKey, JWT secret) and no full NIK in the answer.
 
 import { test, before, after } from 'node:test';
@@ -19,8 +20,9 @@ import {
 } from './lib.mjs';
 
 const TIMEOUT_MS = 800;
-// Generous: workerd, the test process and other jobs share two cores.
-const MARGIN_MS = 1500;
+/** A hang guard per test, not a bound: a proxy whose timeout never fires fails here. */
+const HANG_GUARD_MS = 60_000;
+const guarded = { timeout: HANG_GUARD_MS };
 
 let double, fault, proxyOnDouble, proxyOnFault, catcher;
 const stolen = [];
@@ -178,7 +180,8 @@ async function survives(proxy, name, status, code, txn) {
   const elapsed = performance.now() - t0;
   assertError(res, status, code);
   assert.ok(status >= 500 || status === 429, `${status} is neither 5xx nor 429`);
-  assert.ok(elapsed <= TIMEOUT_MS + MARGIN_MS, `${name}: answered after ${elapsed.toFixed(0)} ms, bound ${TIMEOUT_MS + MARGIN_MS} ms`);
+  // The timeout is the configured one: a proxy that gives up early would fail honest calls.
+  if (code === 'UPSTREAM_TIMEOUT') assert.ok(elapsed >= TIMEOUT_MS - 50, `${name}: timed out after ${elapsed.toFixed(0)} ms, before ${TIMEOUT_MS} ms`);
   const whole = `${JSON.stringify(res.headers)}${res.text}`;
   for (const secret of [APP_ID, APP_KEY, JWT_SECRET, NIK]) assert.ok(!whole.includes(secret), `${name}: a secret or the NIK is in the answer`);
   assert.equal(res.json.metaData.transactionId, txn);
@@ -204,12 +207,11 @@ const doubleFaults = [
   ['score-out-of-range', 502, 'UPSTREAM_ERROR'],
 ];
 for (const [behaviour, status, code] of doubleFaults) {
-  test(`double ${behaviour} → ${status} ${code}, within the bound, nothing leaked`, async () => {
+  test(`double ${behaviour} → ${status} ${code}, nothing leaked`, guarded, async () => {
     double.reset();
     double.behave(behaviour);
-    const { elapsed } = await survives(proxyOnDouble, `double ${behaviour}`, status, code, `f-${behaviour}`);
+    await survives(proxyOnDouble, `double ${behaviour}`, status, code, `f-${behaviour}`);
     assert.equal(double.requests.length, 1, 'exactly one upstream call, no retry');
-    if (code === 'UPSTREAM_TIMEOUT') assert.ok(elapsed >= TIMEOUT_MS - 50, `timed out early: ${elapsed} ms`);
   });
 }
 
@@ -230,22 +232,30 @@ const faults = [
   ['gzip-garbage', 502, 'UPSTREAM_ERROR'],
   ['odd-types', 502, 'UPSTREAM_ERROR'],
   ['nan-score', 502, 'UPSTREAM_ERROR'],
-  ['redirect', 502, 'UPSTREAM_ERROR'],
-  ['redirect-same-host', 502, 'UPSTREAM_ERROR'],
 ];
 for (const [mode, status, code] of faults) {
-  test(`upstream ${mode} → ${status} ${code}, within the bound, nothing leaked`, async () => {
+  test(`upstream ${mode} → ${status} ${code}, nothing leaked`, guarded, async () => {
     fault.state.mode = mode;
     const before = fault.state.requests;
-    const { elapsed } = await survives(proxyOnFault, mode, status, code, `f-${mode}`);
+    await survives(proxyOnFault, mode, status, code, `f-${mode}`);
     assert.equal(fault.state.requests - before, 1, 'exactly one upstream call, no retry');
-    if (code === 'UPSTREAM_TIMEOUT') assert.ok(elapsed >= TIMEOUT_MS - 50, `timed out early: ${elapsed} ms`);
   });
 }
 
-test('a redirect is not followed: the credentials never reach another host', () => {
-  assert.deepEqual(stolen, []);
-});
+for (const mode of ['redirect', 'redirect-same-host']) {
+  test(`${mode}: not followed, so the credentials never reach another URL`, guarded, async () => {
+    // The catcher counts what reaches it: prove it would see a followed redirect.
+    const probe = await fetch(fault.state.redirectTo, { method: 'POST' });
+    assert.equal(probe.status, 200);
+    assert.equal(stolen.length, 1);
+    stolen.length = 0;
+    fault.state.mode = mode;
+    const before = fault.state.requests;
+    await survives(proxyOnFault, mode, 502, 'UPSTREAM_ERROR', `f-${mode}-once`);
+    assert.equal(fault.state.requests - before, 1, 'the redirect was answered, and not followed back to the same host');
+    assert.deepEqual(stolen, [], 'the redirect was followed to another host');
+  });
+}
 
 test('an upstream that echoes the credentials in a 200 failure: nothing of it reaches the caller', async () => {
   fault.state.mode = 'echo-secrets-200-invalid';
@@ -255,12 +265,11 @@ test('an upstream that echoes the credentials in a 200 failure: nothing of it re
   survived.push(['echo-secrets-200-invalid', res.status, res.json?.error?.code, 0]);
 });
 
-test('a socket that accepts and never answers → 504 within the bound', async () => {
+test('a socket that accepts and never answers → 504', guarded, async () => {
   const silent = await startSilentSocket();
   const p = await startProxy({ UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), HV_BASE_URL: silent.url });
   try {
-    const { elapsed } = await survives(p, 'silent socket', 504, 'UPSTREAM_TIMEOUT', 'f-silent');
-    assert.ok(elapsed >= TIMEOUT_MS - 50);
+    await survives(p, 'silent socket', 504, 'UPSTREAM_TIMEOUT', 'f-silent');
     assert.equal(silent.connections, 1);
   } finally {
     await p.dispose();
@@ -268,7 +277,7 @@ test('a socket that accepts and never answers → 504 within the bound', async (
   }
 });
 
-test('a refused connection → 502 at once', async () => {
+test('a refused connection → 502', guarded, async () => {
   const probe = net.createServer();
   await new Promise((r) => probe.listen(0, '127.0.0.1', r));
   const port = probe.address().port;
@@ -294,6 +303,6 @@ test('no appId, appKey, secret, token, full NIK or image data leaked', () => {
   noteNik(NIK);
   const n = assertNoLeaksStrict();
   const slowest = Math.max(...survived.map((s) => s[3]));
-  console.log(`faults survived: ${survived.length} (slowest answer ${slowest} ms; timeout ${TIMEOUT_MS} ms + margin ${MARGIN_MS} ms)`);
+  console.log(`faults survived: ${survived.length} (slowest answer ${slowest} ms; timeout ${TIMEOUT_MS} ms)`);
   console.log(`leak scan: ${n.answers} answers, ${n.logLines} log lines: 0 leaks`);
 });

@@ -96,6 +96,47 @@ mod tests {
     }
 
     #[test]
+    fn days_in_each_month() {
+        let common = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        for (month, &days) in (1..=12).zip(common.iter()) {
+            assert_eq!(days_in_month(2023, month), days, "2023-{month}");
+            let leap = if month == 2 { 29 } else { days };
+            assert_eq!(days_in_month(2024, month), leap, "2024-{month}");
+            // The last day exists, the one after it does not.
+            assert!(CivilDate::new(2023, month, days).is_some());
+            assert!(CivilDate::new(2023, month, days + 1).is_none());
+        }
+        assert_eq!(days_in_month(2024, 0), 0);
+        assert_eq!(days_in_month(2024, 13), 0);
+    }
+
+    #[test]
+    fn accessors_return_the_parts() {
+        let d = CivilDate::new(1987, 11, 23).unwrap();
+        assert_eq!((d.year(), d.month(), d.day()), (1987, 11, 23));
+        let e = CivilDate::parse_iso("2004-02-29").unwrap();
+        assert_eq!((e.year(), e.month(), e.day()), (2004, 2, 29));
+    }
+
+    #[test]
+    fn iso_needs_exactly_the_shape() {
+        for bad in [
+            "1999-03-0",
+            "1999-03-055",
+            "1999x03-05",
+            "1999-03x05",
+            "1999x03x05",
+            "19990-3-05",
+            "1999-0a-05",
+            "1999-03-0a",
+            "199a-03-05",
+            "",
+        ] {
+            assert_eq!(CivilDate::parse_iso(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn iso_round_trip() {
         let d = CivilDate::parse_iso("1999-03-05").unwrap();
         assert_eq!(d.to_string(), "1999-03-05");

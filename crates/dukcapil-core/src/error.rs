@@ -161,5 +161,6 @@ mod tests {
             );
         }
         assert_eq!(ErrorCode::from_code("nik_length"), None);
+        assert_eq!(ErrorCode::NikLength.to_string(), "NIK_LENGTH");
     }
 }

@@ -131,7 +131,8 @@ impl Base64Scan {
     /// last `self.alphabet` bytes before the padding).
     fn decoded_len(self, alphabet: &[u8]) -> Result<usize, ErrorCode> {
         let total = self.alphabet + self.pad;
-        if !total.is_multiple_of(4) || self.pad > 2 || (self.pad > 0 && self.alphabet < 2) {
+        // (Padding after fewer than 2 symbols cannot make a multiple of 4 with `pad <= 2`.)
+        if !total.is_multiple_of(4) || self.pad > 2 {
             return Err(ErrorCode::ImageBase64);
         }
         // Canonical encodings leave the unused low bits of the last symbol zero.
@@ -209,9 +210,7 @@ pub fn check_image_base64_scanned(
     let offset = text.len() - base64.len();
     let scan = match scan {
         // The reader's scan covers exactly the payload: reuse it.
-        Some(s) if s.start == offset && s.alphabet + s.pad == base64.len() => {
-            Base64Scan { start: 0, ..s }
-        }
+        Some(s) if s.start == offset && s.alphabet + s.pad == base64.len() => s,
         _ => Base64Scan::of(base64).ok_or(ErrorCode::ImageBase64)?,
     };
     let decoded_len = scan.decoded_len(&base64[..scan.alphabet])?;
@@ -272,6 +271,11 @@ mod tests {
             ("QUI=", Ok(2)),
             ("QUJD", Ok(3)),
             ("QR==", Err(ErrorCode::ImageBase64)), // non-zero trailing bits
+            ("QUJ=", Err(ErrorCode::ImageBase64)), // the same, with one pad
+            ("====", Err(ErrorCode::ImageBase64)),
+            ("QUJDQQ==", Ok(4)),
+            ("QUJD====", Err(ErrorCode::ImageBase64)), // whole groups of padding
+            ("QUJ=====", Err(ErrorCode::ImageBase64)),
             ("QQ", Err(ErrorCode::ImageBase64)),   // no padding
             ("QQ=A", Err(ErrorCode::ImageBase64)), // padding inside
             ("Q===", Err(ErrorCode::ImageBase64)),
@@ -282,6 +286,58 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(base64_decoded_len(text), want, "{text:?}");
             assert_eq!(decode_base64(text).map(|v| v.len()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_readers_scan_is_used_only_when_it_covers_the_payload() {
+        let jpeg = encode_base64(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 1, 2, 3, 4, 5]);
+        let texts = [
+            jpeg.clone(),
+            format!("data:image/jpeg;base64,{jpeg}"),
+            format!("{jpeg}AB=="),
+            "QUJD".to_string(),
+            "QUJD!".to_string(),
+            String::new(),
+        ];
+        for text in &texts {
+            let bytes = text.as_bytes();
+            let alone = check_image_base64_scanned(bytes, None);
+            assert_eq!(alone, check_image_base64(text), "{text}");
+            let Ok(payload) = strip_data_url(bytes) else {
+                continue;
+            };
+            let offset = bytes.len() - payload.len();
+            // The right scan changes nothing; a scan of anything else is never trusted.
+            let mut scans = Vec::new();
+            if let Some(right) = Base64Scan::of(payload) {
+                scans.push(Base64Scan {
+                    start: offset,
+                    ..right
+                });
+            }
+            // Scans of anything else: another start, or another length. (A scan at the
+            // payload's start whose parts add up to its length is the caller's word: trusted.)
+            let len = payload.len();
+            let starts = [0, offset + 1, bytes.len() + len, bytes.len() / len.max(1)];
+            let splits = [(1, 0), (len, 1), (len + 1, 0), (len + 1, 1), (len / 2, 2)];
+            for start in starts {
+                for (alphabet, pad) in splits.into_iter().chain([(1, len.saturating_sub(1))]) {
+                    if start == offset && alphabet + pad == len {
+                        continue;
+                    }
+                    scans.push(Base64Scan {
+                        start,
+                        alphabet,
+                        pad,
+                    });
+                }
+            }
+            for scan in scans {
+                let got =
+                    std::panic::catch_unwind(|| check_image_base64_scanned(bytes, Some(scan)));
+                assert_eq!(got.ok(), Some(alone), "{text} with {scan:?}");
+            }
         }
     }
 
@@ -362,7 +418,42 @@ mod tests {
     }
 
     #[test]
+    fn mime_types() {
+        assert_eq!(ImageKind::Jpeg.mime_type(), "image/jpeg");
+        assert_eq!(ImageKind::Png.mime_type(), "image/png");
+        assert_eq!(ImageKind::Pdf.mime_type(), "application/pdf");
+    }
+
+    #[test]
+    fn data_urls_need_an_image_or_pdf_type() {
+        let cases: &[(&str, Result<&str, ErrorCode>)] = &[
+            ("QUJD", Ok("QUJD")),
+            ("data:image/png;base64,QUJD", Ok("QUJD")),
+            ("data:IMAGE/JPEG;base64,QUJD", Ok("QUJD")),
+            ("data:image/x;base64,QUJD", Ok("QUJD")),
+            ("data:application/pdf;base64,QUJD", Ok("QUJD")),
+            ("data:image/;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:imag;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:text/html;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:images/png;base64,QUJD", Err(ErrorCode::ImageType)),
+            ("data:image/png,QUJD", Err(ErrorCode::ImageBase64)),
+            ("data:image/png;base64", Err(ErrorCode::ImageBase64)),
+        ];
+        for (text, want) in cases {
+            let want = want.map(str::as_bytes);
+            assert_eq!(strip_data_url(text.as_bytes()), want, "{text}");
+        }
+    }
+
+    #[test]
     fn checks_bytes() {
+        let mut exactly = vec![0u8; MAX_IMAGE_BYTES];
+        exactly[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        assert_eq!(check_image_bytes(&exactly), Ok(ImageKind::Jpeg));
+        exactly.push(0);
+        assert_eq!(check_image_bytes(&exactly), Err(ErrorCode::ImageTooLarge));
+        exactly.resize(MAX_IMAGE_BYTES - 1, 0);
+        assert_eq!(check_image_bytes(&exactly), Ok(ImageKind::Jpeg));
         assert_eq!(check_image_bytes(&[]), Err(ErrorCode::ImageMissing));
         assert_eq!(check_image_bytes(b"%PDF-1.4 ..."), Ok(ImageKind::Pdf));
         assert_eq!(

@@ -88,6 +88,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_json_type_reads_as_itself() {
+        let text = br#"{"neg":-5,"pos":7,"big":18446744073709551615,"f":1.5,"t":true,"n":null,"s":"a\"b","a":[1,"x",{}]}"#;
+        let want = serde_json::json!({"neg": -5, "pos": 7, "big": 18446744073709551615u64, "f": 1.5,
+            "t": true, "n": null, "s": "a\"b", "a": [1, "x", {}]});
+        assert_eq!(parse_strict(text), Some(want));
+        assert_eq!(parse_strict(b"-1"), Some(serde_json::json!(-1)));
+    }
+
+    #[test]
     fn duplicates_anywhere_are_refused() {
         let ok = [
             r#"{"a":1,"b":{"a":2}}"#,

@@ -29,3 +29,28 @@ impl Lang {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_starting_with_en_are_english() {
+        for (tag, lang) in [
+            ("en", Lang::En),
+            ("EN-us", Lang::En),
+            (" en-GB ", Lang::En),
+            ("english", Lang::En),
+            ("id", Lang::Id),
+            ("id-ID", Lang::Id),
+            ("e", Lang::Id),
+            ("", Lang::Id),
+            ("fr", Lang::Id),
+            ("ne", Lang::Id),
+        ] {
+            assert_eq!(Lang::from_tag(tag), lang, "{tag:?}");
+        }
+        assert_eq!(Lang::En.pick("ya", "yes"), "yes");
+        assert_eq!(Lang::Id.pick("ya", "yes"), "ya");
+    }
+}

@@ -380,3 +380,47 @@ fn masking_shows_at_most_the_region_and_two_digits() {
         "{debug}"
     );
 }
+
+#[test]
+fn is_valid_nik_agrees_with_the_parser() {
+    use dukcapil_core::nik::is_valid_nik;
+    for (nik, valid) in [
+        ("3273010101900001", true),
+        ("3273-0101-0190-0001", true),
+        ("3273010101900000", false),
+        ("327301010190000", false),
+        ("", false),
+    ] {
+        assert_eq!(is_valid_nik(nik, today()), valid, "{nik:?}");
+        assert_eq!(parse_nik(nik, today()).is_ok(), valid, "{nik:?}");
+    }
+}
+
+#[test]
+fn sex_names_and_error_display() {
+    assert_eq!(Sex::Male.as_str(), "male");
+    assert_eq!(Sex::Female.as_str(), "female");
+    let err = parse_nik("327301010190", today()).unwrap_err();
+    assert_eq!(err.to_string(), err.message(Lang::En));
+    assert_eq!(err.to_string(), "NIK must have 16 digits; it has 12.");
+}
+
+#[test]
+fn a_wrong_character_is_quoted_or_named_by_code_point() {
+    // Invisible characters are named, never printed: the person could not see them.
+    let cases = [
+        ("32730101019000a1", "“a”"),
+        ("327301010190\u{0}001", "U+0000"),
+        ("327301010190\t001", "U+0009"),
+        ("3273010101900\u{3000}01", "U+3000"), // ideographic space: whitespace, not control
+        ("3273010101900\u{200B}01", "U+200B"), // zero-width space: neither
+        ("3273010101900\u{202E}01", "U+202E"),
+        ("3273010101900\u{2067}01", "U+2067"),
+        ("3273010101900\u{FEFF}01", "U+FEFF"),
+        ("3273010101900é01", "“é”"),
+    ];
+    for (input, shown) in cases {
+        let msg = parse_nik(input, today()).unwrap_err().message(Lang::En);
+        assert!(msg.ends_with(&format!("is {shown}.")), "{input:?}: {msg}");
+    }
+}

@@ -4,6 +4,7 @@ mod bench_proxy;
 mod codegen;
 mod demo;
 mod fuzz;
+mod mutants;
 mod proxy;
 mod python;
 mod reliability;
@@ -29,6 +30,7 @@ commands:
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
+  mutants [CRATE…]     mutation score of the pure crates (cargo-mutants; minutes, not in test)
   reliability [--full] hostile inputs, upstream faults, load, leak scan, hostile files (--full: full load)
   setup                install the pinned tools without running anything";
 
@@ -52,6 +54,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("build") => build(&root, rest),
         Some("codegen") => codegen::run(&root, rest),
         Some("fuzz") => fuzz::run(&root, rest),
+        Some("mutants") => mutants::run(&root, rest),
         Some("reliability") => {
             let tools = setup::ensure_build_tools(&root)?;
             reliability::run(&root, &tools, &setup::ensure_browser()?, rest)

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// cargo-deny, for the licence, ban and source checks in `cargo xtask test` (deny.toml).
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
+/// cargo-mutants, for `cargo xtask mutants` (not part of `cargo xtask test`).
+pub const CARGO_MUTANTS_VERSION: &str = "27.1.0";
 /// worker-build must match the `worker` crate's minor version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -261,6 +263,15 @@ pub fn ensure_cargo_deny() -> Result<PathBuf> {
         "cargo-deny",
         CARGO_DENY_VERSION,
         "cargo-deny",
+        "a few minutes",
+    )
+}
+
+pub fn ensure_cargo_mutants() -> Result<PathBuf> {
+    cargo_install_bin(
+        "cargo-mutants",
+        CARGO_MUTANTS_VERSION,
+        "cargo-mutants",
         "a few minutes",
     )
 }

@@ -357,6 +357,9 @@ mod tests {
             (502, format!(r#"{{"status":"failure","statusCode":502,"message":"x","error":{{"code":"NOT_A_CODE","retryable":true}},{meta}}}"#)),
             (401, format!(r#"{{"status":"failure","statusCode":500,"message":"x","error":{{"code":"UPSTREAM_ERROR","retryable":true}},{meta}}}"#)),
             (429, r#"{"message":"Too Many Requests"}"#.to_string()),
+            // A success envelope under another HTTP status, or the other way round.
+            (500, format!(r#"{{"status":"success","statusCode":200,"result":{{"details":{{"match":true,"score":1}}}},{meta}}}"#)),
+            (200, format!(r#"{{"status":"success","statusCode":500,"result":{{"details":{{"match":true,"score":1}}}},{meta}}}"#)),
             (400, "<html>".to_string()),
             (503, String::new()),
         ];

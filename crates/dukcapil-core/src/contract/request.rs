@@ -384,6 +384,7 @@ mod tests {
             &br#"{"id":"1","image":"a\/b"}"#[..],
             br#"{"id":null}"#,
             br#"{"id":"1","id":"2"}"#,
+            br#"{"image":"QQ==","image":"QUJD"}"#,
             br#"{"id":"1","extra":"x"}"#,
             br#"{"id":"caf\u00e9"}"#,
             "{\"id\":\"café\"}".as_bytes(),
@@ -396,6 +397,46 @@ mod tests {
             assert_eq!(read_plain(body), None, "{}", String::from_utf8_lossy(body));
         }
         assert_eq!(read_plain(b"{}"), Some(VerifyRequest::default()));
+        // Padding in the middle: the scan starts again right after it.
+        for (image, start, alphabet, pad) in [
+            ("QQ==QUJD", 4, 4, 0),
+            ("QQ==QQ==", 4, 2, 2),
+            ("QQ=:QUJD", 4, 4, 0),
+        ] {
+            let body = format!(r#"{{"image":"{image}"}}"#);
+            let req = read_plain(body.as_bytes()).unwrap();
+            let want = Base64Scan {
+                start,
+                alphabet,
+                pad,
+            };
+            assert_eq!(req.image_scan, Some(want), "{image}");
+        }
+    }
+
+    #[test]
+    fn request_errors_say_what_their_code_says() {
+        let nik = parse_nik("12", CivilDate::new(2026, 1, 1).unwrap()).unwrap_err();
+        for (err, code) in [
+            (RequestError::Nik(nik), ErrorCode::NikLength),
+            (
+                RequestError::Image(ErrorCode::ImageType),
+                ErrorCode::ImageType,
+            ),
+        ] {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.to_string(), err.message(Lang::En));
+            assert!(!err.message(Lang::Id).is_empty());
+            assert_ne!(err.message(Lang::Id), err.message(Lang::En));
+        }
+        assert_eq!(
+            RequestError::Image(ErrorCode::ImageType).message(Lang::Id),
+            ErrorCode::ImageType.message(Lang::Id)
+        );
+        assert_eq!(
+            RequestError::Nik(nik).message(Lang::En),
+            nik.message(Lang::En)
+        );
     }
 
     /// Objects whose string values mix base64, padding, escapes, `data:` prefixes, control

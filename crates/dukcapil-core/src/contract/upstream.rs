@@ -284,6 +284,57 @@ mod tests {
     }
 
     #[test]
+    fn messages_and_statuses_name_their_code() {
+        for (status, message, code) in [
+            (None, "nik format is not valid", ErrorCode::NikInvalid),
+            (None, "NIK is invalid", ErrorCode::NikInvalid),
+            (None, "nik not registered", ErrorCode::UpstreamError),
+            (
+                None,
+                "input image detect face fail",
+                ErrorCode::FaceNotDetected,
+            ),
+            (None, "Face not detected", ErrorCode::FaceNotDetected),
+            (None, "no face in the image", ErrorCode::FaceNotDetected),
+            (None, "Token Expired", ErrorCode::ProxyUpstreamCredentials),
+            (
+                None,
+                "Missing/Invalid credentials",
+                ErrorCode::ProxyUpstreamCredentials,
+            ),
+            (Some(423), "faces: 2", ErrorCode::MultipleFaces),
+            (Some(413), "entity", ErrorCode::ImageTooLarge),
+            (Some(418), "teapot", ErrorCode::UpstreamRejected),
+        ] {
+            assert_eq!(
+                code_for_failure(status, Some(message)),
+                code,
+                "{status:?} {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_with_http_200_is_read_by_its_status_word() {
+        for word in ["INVALID_REQUEST", "FAILED", "ERROR", "failure"] {
+            let body = format!(
+                r#"{{"status":"success","statusCode":"200","result":{{"status":"{word}","message":"input image detect face fail","details":{{"match":"true","score":"90"}}}}}}"#
+            );
+            let err = parse_upstream_response(200, body.as_bytes()).unwrap_err();
+            assert_eq!(err.code, ErrorCode::FaceNotDetected, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_match_and_score_given_as_objects_are_read_by_their_value() {
+        let body = br#"{"status":"success","statusCode":"200","result":{"details":{"match":{"value":"yes","confidence":"high"},"score":{"value":"87.5"}}}}"#;
+        let got = parse_upstream_response(200, body).unwrap();
+        assert_eq!((got.is_match, got.score), (true, 87.5));
+        let bad = br#"{"status":"success","statusCode":"200","result":{"details":{"match":{"value":"yes"},"score":{"value":"high"}}}}"#;
+        assert!(parse_upstream_response(200, bad).is_err());
+    }
+
+    #[test]
     fn every_code_read_here_is_one_the_upstream_can_cause() {
         let statuses = [
             None,

@@ -202,6 +202,18 @@ mod tests {
     }
 
     #[test]
+    fn a_body_is_labelled_json_and_an_empty_answer_is_not() {
+        let none = OriginCheck::Absent;
+        let empty = finish(preflight(&none), "rid", None, &none, "");
+        assert_eq!(empty.header("content-type"), None);
+        let full = finish(health(true), "rid", None, &none, "");
+        assert_eq!(
+            full.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+    }
+
+    #[test]
     fn common_headers_on_every_answer() {
         let allowed = OriginCheck::Allowed("https://a.id".into());
         for a in [

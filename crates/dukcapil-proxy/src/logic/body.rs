@@ -235,6 +235,19 @@ mod tests {
     }
 
     #[test]
+    fn caps_are_the_image_limit_plus_their_documented_room() {
+        // 2,666,668 base64 characters and 1/16 of that again; 2,000,000 bytes and 16 KiB.
+        assert_eq!(MAX_JSON_BODY, 2_666_668 + 166_666);
+        assert_eq!(MAX_MULTIPART_BODY, 2_000_000 + 16_384);
+        let mut limit = BodyLimit::new(10);
+        assert_eq!(limit.cap(), 10);
+        assert_eq!(limit.admit(4), Ok(()));
+        assert_eq!(limit.admit(6), Ok(()), "exactly the cap is admitted");
+        assert_eq!(limit.admit(1), Err(Reason::BodyTooLarge.into()));
+        assert_eq!(BodyLimit::new(0).admit(1), Err(Reason::BodyTooLarge.into()));
+    }
+
+    #[test]
     fn content_types() {
         let m = |b: &str| Ok(BodyKind::Multipart { boundary: b.into() });
         let cases = [

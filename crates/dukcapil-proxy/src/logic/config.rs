@@ -542,9 +542,28 @@ pub(crate) mod tests {
         ]);
         assert_eq!(c.upstream_timeout_ms, MIN_UPSTREAM_TIMEOUT_MS);
         assert_eq!(c.allowed_origins, ["https://a.id", "https://b.id"]);
+        // Clamped to at most 60,000 ms, at the boundary and far above it.
+        for (set, want) in [("60000", 60_000), ("60001", 60_000), ("4000000000", 60_000)] {
+            let c = cfg(&[("UPSTREAM_TIMEOUT_MS", set)]);
+            assert_eq!(c.upstream_timeout_ms, want, "{set}");
+            assert!(c.warnings.is_empty(), "{set}");
+        }
+        assert_eq!(MAX_UPSTREAM_TIMEOUT_MS, 60_000);
         let c = cfg(&[("UPSTREAM_TIMEOUT_MS", "soon")]);
         assert_eq!(c.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
         assert!(c.warnings.contains(&"upstream_timeout_ms_invalid"));
+    }
+
+    #[test]
+    fn debug_says_whether_credentials_are_set_and_ready_needs_both_halves() {
+        let both = cfg(&[("HV_APP_ID", "a"), ("HV_APP_KEY", "b")]);
+        assert!(format!("{both:?}").contains("hv_credentials: true"));
+        let one = cfg(&[("HV_APP_ID", "a")]);
+        assert!(format!("{one:?}").contains("hv_credentials: false"));
+        // An upstream but no way to authorise callers, and the other way round.
+        assert!(both.backend().is_ok() && !both.ready());
+        let auth_only = cfg(&[("PROXY_JWT_SECRET", &"k".repeat(32))]);
+        assert!(auth_only.authorization().is_ok() && !auth_only.ready());
     }
 
     #[test]

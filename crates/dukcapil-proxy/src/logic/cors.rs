@@ -91,6 +91,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log_names() {
+        assert_eq!(OriginCheck::Absent.log_name(), "absent");
+        assert_eq!(
+            OriginCheck::Allowed("https://a.id".into()).log_name(),
+            "allowed"
+        );
+        assert_eq!(OriginCheck::Denied.log_name(), "denied");
+    }
+
+    #[test]
     fn exact_origins_only() {
         let allowed = vec![
             "https://kyc.example.id".to_string(),

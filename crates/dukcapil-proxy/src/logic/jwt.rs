@@ -365,6 +365,72 @@ mod tests {
     }
 
     #[test]
+    fn time_claims_must_be_plausible_seconds() {
+        // 1e15 s is 31 million years: a claim that large is not a date, whatever else it says.
+        for exp in ["1e15", "1000000000000000", "1e16", "-1e15"] {
+            let c = format!(r#"{{"aud":"{AUD}","iat":{NOW},"exp":{exp}}}"#);
+            assert_eq!(
+                verify(&token(&c)).map(|_| ()),
+                Err(Reason::TokenMalformed),
+                "{exp}"
+            );
+        }
+        let c = format!(
+            r#"{{"aud":"{AUD}","iat":{NOW},"exp":{}}}"#,
+            NOW as f64 + 60.9
+        );
+        let claims = verify(&token(&c)).unwrap();
+        assert_eq!(claims.exp, NOW + 60, "fractions are floored");
+    }
+
+    #[test]
+    fn issued_at_the_edge_of_the_leeway_is_accepted() {
+        let c = format!(
+            r#"{{"aud":"{AUD}","iat":{},"exp":{}}}"#,
+            NOW + LEEWAY_S,
+            NOW + LEEWAY_S + 60
+        );
+        assert!(verify(&token(&c)).is_ok());
+        let c = format!(
+            r#"{{"aud":"{AUD}","iat":{},"exp":{}}}"#,
+            NOW + LEEWAY_S + 1,
+            NOW + LEEWAY_S + 60
+        );
+        assert_eq!(
+            verify(&token(&c)).map(|_| ()),
+            Err(Reason::TokenNotYetValid)
+        );
+        // `nbf` has the same edge.
+        for (nbf, ok) in [(NOW + LEEWAY_S, true), (NOW + LEEWAY_S + 1, false)] {
+            let c = format!(
+                r#"{{"aud":"{AUD}","iat":{NOW},"exp":{},"nbf":{nbf}}}"#,
+                NOW + 60
+            );
+            let got = verify(&token(&c)).map(|_| ());
+            assert_eq!(got.is_ok(), ok, "nbf {nbf}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_of_exactly_the_longest_length_is_read() {
+        // Pad a claim until the token is exactly MAX_TOKEN_LEN long.
+        let exact = (0..200)
+            .map(|n| {
+                let c = format!(
+                    r#"{{"aud":"{AUD}","iat":{NOW},"exp":{},"pad":"{}"}}"#,
+                    NOW + 60,
+                    "x".repeat(2900 + n)
+                );
+                token(&c)
+            })
+            .find(|t| t.len() == MAX_TOKEN_LEN)
+            .unwrap();
+        assert!(verify(&exact).is_ok());
+        let longer = format!("{exact}x");
+        assert_eq!(verify(&longer).map(|_| ()), Err(Reason::TokenMalformed));
+    }
+
+    #[test]
     fn time_rules() {
         let cases = [
             (NOW - 100, NOW + 800, Ok(())),

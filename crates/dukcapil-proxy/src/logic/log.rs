@@ -91,6 +91,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn methods_are_logged_from_the_list_only() {
+        for m in ["GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"] {
+            assert_eq!(log_method(m), m);
+        }
+        for m in ["PROPFIND", "get", "", "POST "] {
+            assert_eq!(log_method(m), "<other>", "{m:?}");
+        }
+    }
+
+    #[test]
     fn line_shape() {
         let mut l = LogLine {
             request_id: "r".into(),

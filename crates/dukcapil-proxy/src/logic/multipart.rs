@@ -166,7 +166,14 @@ mod tests {
         let twice =
             b"--b\r\nContent-Disposition: form-data; name=\"id\"; name=\"image\"\r\n\r\nx\r\n--b--"
                 .to_vec();
-        let cases: [(&str, Vec<u8>); 9] = [
+        let dup_image = body(&[("image", None, JPEG), ("image", None, JPEG)], "b");
+        let two_dispositions = b"--b\r\nContent-Disposition: form-data; name=\"id\"\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nx\r\n--b--".to_vec();
+        let attachment =
+            b"--b\r\nContent-Disposition: attachment; name=\"id\"\r\n\r\nx\r\n--b--".to_vec();
+        let cases: [(&str, Vec<u8>); 12] = [
+            ("image twice", dup_image),
+            ("two dispositions", two_dispositions),
+            ("not form-data", attachment),
             ("a parameter twice", twice),
             ("dup", dup),
             ("unknown", unknown),
@@ -184,6 +191,35 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    #[test]
+    fn a_preamble_is_skipped_and_part_headers_are_capped() {
+        let mut b = b"a preamble the browser never sends\r\n".to_vec();
+        b.extend(body(&[("id", None, b"3273010101900001")], "b"));
+        assert_eq!(
+            parse_multipart(&b, "b").unwrap().id,
+            Some("3273010101900001")
+        );
+        // Transport padding after a delimiter (RFC 2046) is skipped.
+        let padded = b"--b \t \r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n7\r\n--b--";
+        assert_eq!(parse_multipart(padded, "b").unwrap().id, Some("7"));
+        // Headers of exactly MAX_PART_HEADERS bytes are read; one byte more is refused.
+        let with_headers = |len: usize| {
+            let disposition = "Content-Disposition: form-data; name=\"id\"\r\nX-Pad: ";
+            let pad = "p".repeat(len - disposition.len());
+            format!("--b\r\n{disposition}{pad}\r\n\r\n1\r\n--b--").into_bytes()
+        };
+        assert_eq!(
+            parse_multipart(&with_headers(MAX_PART_HEADERS), "b")
+                .unwrap()
+                .id,
+            Some("1")
+        );
+        assert_eq!(
+            parse_multipart(&with_headers(MAX_PART_HEADERS + 1), "b"),
+            Err(ErrorCode::RequestInvalid)
+        );
     }
 
     #[test]

@@ -66,6 +66,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_known_paths_are_logged() {
+        assert_eq!(Route::log_path(VERIFY_PATH), VERIFY_PATH);
+        assert_eq!(Route::log_path(HEALTH_PATH), HEALTH_PATH);
+        assert_eq!(Route::log_path("/3273010101900001"), "<other>");
+    }
+
+    #[test]
     fn table() {
         let cases = [
             ("POST", VERIFY_PATH, Route::Verify),

@@ -38,6 +38,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn century_and_era_boundaries() {
+        let d = |y, m, day| CivilDate::new(y, m, day);
+        for (days, want) in [
+            (-135_081, d(1600, 2, 29)),
+            (-98_557, d(1700, 2, 28)),
+            (-98_556, d(1700, 3, 1)),
+            (-25_509, d(1900, 2, 28)),
+            (-25_508, d(1900, 3, 1)),
+            (47_540, d(2100, 2, 28)),
+            (47_541, d(2100, 3, 1)),
+            (84_065, d(2200, 3, 1)),
+            (157_053, d(2399, 12, 31)),
+            (157_113, d(2400, 2, 29)),
+            (157_114, d(2400, 3, 1)),
+            (2_932_896, d(9999, 12, 31)),
+        ] {
+            assert_eq!(civil_from_days(days), want, "{days}");
+        }
+    }
+
+    #[test]
     fn known_dates() {
         let d = |y, m, day| CivilDate::new(y, m, day);
         assert_eq!(civil_from_days(0), d(1970, 1, 1));

@@ -38,6 +38,11 @@ mod tests {
     use dukcapil_core::ErrorCode;
 
     #[test]
+    fn answers_over_256_kib_are_refused_unread() {
+        assert_eq!(MAX_UPSTREAM_BODY, 262_144);
+    }
+
+    #[test]
     fn answers_become_verdicts_or_refusals_with_reasons() {
         let v = interpret(
             200,

@@ -1162,3 +1162,29 @@ fn token_rules_at_the_door() {
     }
     assert_eq!(run(&w).answer.header("retry-after"), Some("60"));
 }
+
+#[test]
+fn every_check_says_what_it_does() {
+    for check in ORDER {
+        let what = check.what();
+        assert!(
+            what.starts_with("**") && what.ends_with('.'),
+            "{check:?}: {what}"
+        );
+    }
+    assert_eq!(MAX_SITEVERIFY_ANSWER, 65_536);
+}
+
+#[test]
+fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_not() {
+    let mut w = world();
+    let cap = BodyKind::Json.cap();
+    w.body.resize(cap, b' ');
+    w.head.content_length = Some(cap.to_string());
+    let r = run(&w);
+    assert_eq!(r.answer.status, 200, "{}", r.answer.body);
+    w.body.push(b' ');
+    w.head.content_length = None;
+    let r = run(&w);
+    assert_eq!(r.reason(), Some("body_too_large"));
+}
