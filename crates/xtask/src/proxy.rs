@@ -377,6 +377,22 @@ mod tests {
         );
     }
 
+    /// The ledger's Durable Object binding, for the API and again for the demo, and its class
+    /// made SQLite-backed by a migration (the proxy fails closed without it).
+    #[test]
+    fn wrangler_toml_declares_the_ledger_in_both_environments() {
+        use dukcapil_proxy::logic::ledger::{LEDGER_BINDING, LEDGER_CLASS};
+        let root = util::workspace_root().unwrap();
+        let toml = std::fs::read_to_string(root.join("wrangler.toml")).unwrap();
+        let (api, demo) = toml.split_once("[env.demo]").unwrap();
+        let binding = format!("name = \"{LEDGER_BINDING}\"\nclass_name = \"{LEDGER_CLASS}\"");
+        assert!(api.contains(&format!("[[durable_objects.bindings]]\n{binding}")));
+        assert!(demo.contains(&format!("[[env.demo.durable_objects.bindings]]\n{binding}")));
+        assert!(api.contains(&format!(
+            "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"{LEDGER_CLASS}\"]"
+        )));
+    }
+
     #[test]
     fn nik_normalisation() {
         assert_eq!(
