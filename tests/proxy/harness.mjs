@@ -218,19 +218,28 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instr
     { type: 'ESModule', path: path.join(path.dirname(SCRIPT), 'failing-ledger.mjs'), contents: FAILING_LEDGER_WRAPPER },
     ...INSTRUMENTED_MODULES.slice(2),
   ];
-  const mf = new Miniflare({
+  const plain = { modules: true, scriptPath: SCRIPT, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] };
+  // An instrumented Worker's ledger runs in a Worker of its own (the same script), as a Durable
+  // Object may in production: each live object holds its state's JS reference, which would
+  // otherwise count in the instance the test looks into.
+  const separateLedger = instrumented && ledger === 'working';
+  const proxyWorker = {
+    name: 'proxy',
     ...(instrumented
       ? { modules: INSTRUMENTED_MODULES, modulesRoot: path.dirname(SCRIPT) }
       : ledger === 'failing'
         ? { modules: failingModules, modulesRoot: path.dirname(SCRIPT) }
-        : { modules: true, scriptPath: SCRIPT, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] }),
+        : plain),
     compatibilityDate: '2026-04-01',
     bindings,
     ratelimits,
-    durableObjects: {
-      working: LEDGER,
-      failing: { LEDGER: { className: 'FailingLedger', useSQLite: true } },
-    }[ledger] ?? {},
+    durableObjects: separateLedger
+      ? { LEDGER: { ...LEDGER.LEDGER, scriptName: 'ledger' } }
+      : { working: LEDGER, failing: { LEDGER: { className: 'FailingLedger', useSQLite: true } } }[ledger] ?? {},
+  };
+  const ledgerWorker = { name: 'ledger', ...plain, compatibilityDate: '2026-04-01', durableObjects: LEDGER };
+  const mf = new Miniflare({
+    workers: separateLedger ? [proxyWorker, ledgerWorker] : [proxyWorker],
     handleStructuredLogs: ({ message }) => {
       logs.push(message);
       allLogs.push(message);
