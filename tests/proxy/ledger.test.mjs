@@ -6,8 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import {
-  startProxy, startDouble, assertError, assertNoLeaks, mint, freshTxn, APP_ID, APP_KEY, OTHER_NIK,
+  startProxy, startDouble, assertError, assertNoLeaks, mint, freshTxn, APP_ID, APP_KEY, OTHER_NIK, NIK,
+  JWT_SECRET, AUDIENCE, BACKEND,
 } from './harness.mjs';
+import { createBackend } from '../../examples/backend-node/server.mjs';
 
 let double;
 let proxy;
@@ -246,6 +248,46 @@ test('the results endpoint: scope, 401/403/404, the receipt once done, and no CO
   assert.equal(preflight.headers['access-control-allow-origin'], undefined);
   assertError(await results(proxy, 'a%20b', read), 400, 'TRANSACTION_ID_INVALID');
   assert.equal(double.requests.length, 1);
+});
+
+test("the reference backend's recover path records a verdict the browser never brought back", async () => {
+  double.reset();
+  const backend = createBackend({ secret: JWT_SECRET, proxyUrl: proxy.url, issuer: BACKEND, audience: AUDIENCE });
+  const app = await backend.listen();
+  try {
+    let cookie = '';
+    const post = async (route, body) => {
+      const res = await fetch(`${app}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify(body),
+      });
+      cookie ||= (res.headers.get('set-cookie') ?? '').split(';')[0];
+      return { status: res.status, json: await res.json() };
+    };
+    const session = await post('/kyc/session', { nik: NIK });
+    assert.equal(session.status, 201);
+    const { token, transactionId } = session.json;
+    assert.deepEqual(await post('/kyc/recover', { transactionId }), { status: 404, json: { error: 'not_started' } });
+    // The browser sends the selfie, the proxy calls upstream, and the browser dies.
+    assert.equal((await proxy.verify({ token, txn: transactionId })).status, 200);
+    const recovered = await post('/kyc/recover', { transactionId });
+    assert.equal(recovered.status, 200, JSON.stringify(recovered.json));
+    assert.equal(recovered.json.outcome, 'match');
+    assert.equal(recovered.json.transactionId, transactionId);
+    assert.equal(backend.records.get(transactionId).outcome, 'match');
+    // Recorded once: the receipt the browser might still bring is not recorded twice.
+    const late = await post('/kyc/complete', { transactionId, receipt: backend.records.get(transactionId).receipt });
+    assert.equal(late.status, 409);
+    assert.equal((await post('/kyc/recover', { transactionId })).status, 200);
+    // Another user of the app cannot recover it.
+    cookie = '';
+    await post('/kyc/session', { nik: NIK });
+    assert.equal((await post('/kyc/recover', { transactionId })).status, 404);
+    assert.equal(double.requests.length, 1);
+  } finally {
+    await backend.close();
+  }
 });
 
 test('no secret, token, full NIK or image data leaked', () => assertNoLeaks());
