@@ -126,8 +126,17 @@ export interface FaceMatchClientOptions {
    * `Authorization: Bearer <token>`; a function is called before every request.
    */
   token?: string | (() => string | Promise<string>);
-  /** Default 30,000. */
+  /** Per attempt. Default 30,000. */
   timeoutMs?: number;
+  /**
+   * Retries of one `verify` with the same `transactionId` (0 to 10, default 2): after a network
+   * error, a timeout, `TRANSACTION_IN_PROGRESS`, or a 429/503 with `Retry-After` (up to 30 s).
+   * The proxy's ledger answers a finished transaction from its record, so a retry never causes
+   * a second billed call. Without a `transactionId`, nothing is retried.
+   */
+  retries?: number;
+  /** The first retry's backoff, doubled each time (at most 8 s), with full jitter. Default 500. */
+  retryDelayMs?: number;
   /**
    * Accept answers of the proxy's sandbox (`"sandbox": true`, simulated). Default `false`:
    * they are refused with `SANDBOX_NOT_ALLOWED`, so a sandbox can never pass for production.
