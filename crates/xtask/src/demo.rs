@@ -96,6 +96,13 @@ const BACKEND: &str = "examples/backend-node/server.mjs";
 /// verifies receipts), the Worker under `wrangler dev --env demo` with tokens required.
 pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     let live = args.iter().any(|a| a == "--live");
+    // `--allow-origin ORIGIN` (repeatable): a page of your own (a Vite dev server, say) may
+    // call the demo proxy too.
+    let extra_origins: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--allow-origin")
+        .map(|w| w[1].trim_end_matches('/'))
+        .collect();
     build_all(root, tools)?;
     let dev_vars = root.join(".dev.vars");
     if live
@@ -114,7 +121,10 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     // required, and the page's origin allowed.
     let mut vars = vec![
         "ALLOW_ANONYMOUS:false".to_string(),
-        format!("ALLOWED_ORIGINS:{app}"),
+        format!(
+            "ALLOWED_ORIGINS:{}",
+            [&[app.as_str()], &extra_origins[..]].concat().join(",")
+        ),
     ];
     if live {
         vars.push("SANDBOX:false".into());
