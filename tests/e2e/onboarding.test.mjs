@@ -84,6 +84,8 @@ async function startE2eWrangler(varsFor) {
 }
 
 beforeEach(() => {
+  // Each test sees only what it recorded, whatever the one before it left.
+  backend.records.clear();
   double.behave('match');
   double.requests.length = 0;
   NIK = `327301010190${serial++}`;
@@ -249,6 +251,7 @@ test('a photo file can be chosen beside the camera, without turning it on', asyn
   await submitAndWait(page);
   assert.match(await resultText(page), /^Cocok/);
   assertForwarded();
+  assert.equal(recorded().outcome, 'match');
   await page.close();
 });
 
