@@ -445,7 +445,7 @@ test('the demo environment as deployed: an anonymous sandbox that says so, no cr
       await submitAndWait(page);
       assert.match(await resultText(page), verdict);
       assert.match(await page.textContent('#result-note'), /Mode uji \(sandbox\): hasil simulasi, tanpa server/);
-      if (serial === '0001') await screenshot(page, '11-deployed-sandbox');
+      if (serial === '0001') await screenshot(page, '13-deployed-sandbox');
       await page.close();
     }
     // Its receipts are signed by a key the isolate made, published in its own JWKS.
