@@ -255,7 +255,9 @@ test('only an answer to this request, vouched for and not simulated, is a result
 
 test('redirects are never followed, and http: only on loopback', async () => {
   requests.length = 0;
-  assertError(await verify('redirect'), 'NETWORK', { retryable: true });
+  const redirected = await verify('redirect');
+  assertError(redirected, 'NETWORK', { retryable: true });
+  assert.match(redirected.reason, /redirect \(never followed\)/);
   assert.deepEqual(requests.map((r) => r.scenario), ['redirect'], 'the redirect was followed');
   const refused = await page.evaluate(async () => {
     const out = [];

@@ -84,10 +84,11 @@ function verifyUrl(endpoint) {
 function networkReason(url) {
   const here = globalThis.location?.origin;
   const there = new URL(url).origin;
-  if (!here || here === there) return `no answer from ${there}: the proxy is unreachable`;
-  return `no answer from ${there}: the proxy is unreachable, or its CORS answer does not allow `
-    + `this page's origin (${here}) with the headers authorization, content-type and `
-    + 'transactionid (see the package README, "The proxy"; the browser console names the CORS error)';
+  const why = `no answer from ${there}: the proxy is unreachable, or it answered with a redirect (never followed)`;
+  if (!here || here === there) return why;
+  return `${why}, or its CORS answer does not allow this page's origin (${here}) with the headers `
+    + 'authorization, content-type and transactionid (see the package README, "The proxy"; the '
+    + 'browser console names the CORS error)';
 }
 
 export class FaceMatchClient {
