@@ -181,6 +181,24 @@ test('a failed init() is remembered: the URL tried and what came back', async ()
   assert.equal(got.after, 'Kota Bandung');
 });
 
+test('a browser without WebAssembly SIMD is told so by init(), not sent to look for the file', async () => {
+  const got = await inPage('/plain.html', [], async () => {
+    // A module this browser cannot compile, in a browser whose validator knows no SIMD.
+    const broken = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 99]);
+    const out = {};
+    try { await window.dk.init(broken); } catch (e) { out.capable = e.message; }
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = () => false;
+    try { await window.dk.init(broken); } catch (e) { out.noSimd = e.message; out.compile = e.cause instanceof WebAssembly.CompileError; }
+    WebAssembly.validate = validate;
+    return out;
+  });
+  assert.match(got.capable, /could not load the WebAssembly module from the source given to init\(\)/);
+  assert.doesNotMatch(got.capable, /SIMD/);
+  assert.equal(got.noSimd, 'dukcapil-facematch needs WebAssembly SIMD: Chrome 91, Firefox 90, Safari 16.4 or later');
+  assert.equal(got.compile, true);
+});
+
 test('strictRegions refuses regency codes never issued; by default they pass', async () => {
   const got = await inPage('/plain.html', [], async () => {
     await window.dk.init();

@@ -51,6 +51,9 @@ function urlOf(source) {
  * wrong path is the usual case), with the original error as `cause`.
  */
 async function loadFailure(cause, source) {
+  if (cause instanceof WebAssembly.CompileError && !hasWasmSimd()) {
+    return new Error('dukcapil-facematch needs WebAssembly SIMD: Chrome 91, Firefox 90, Safari 16.4 or later', { cause });
+  }
   const url = urlOf(source);
   let got = '';
   if (url !== null) {
@@ -68,4 +71,15 @@ async function loadFailure(cause, source) {
   return new Error(`dukcapil-facematch: could not load the WebAssembly module ${from}${got}. `
     + 'Serve the .wasm next to the package\'s JS, or pass its URL or bytes to init() '
     + '(package README, "Loading the .wasm").', { cause });
+}
+
+/** Whether this browser validates a module using a WebAssembly SIMD instruction. */
+function hasWasmSimd() {
+  try {
+    // (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)
+    return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123,
+      3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
+  } catch {
+    return false;
+  }
 }
