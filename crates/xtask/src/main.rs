@@ -137,6 +137,15 @@ fn test(root: &std::path::Path) -> Result<()> {
         &["test", "-p", "dukcapil-core", "--all-features"],
         &[],
     )?;
+    // The browser module builds the selfie crate without its decoders: what is compiled only
+    // then is tested only then (its unit tests; the integration tests need the decoders).
+    util::step("selfie unit tests without the decoders");
+    util::run(
+        root,
+        &cargo,
+        &["test", "-p", "dukcapil-selfie", "--no-default-features", "--lib"],
+        &[],
+    )?;
     // The glue crates compile only their wasm32 code there, so lint them there too.
     util::step("cargo clippy -D warnings for wasm32");
     util::run(
