@@ -125,6 +125,36 @@ fn orientation_applies_after_dct_scaled_decode() {
     }
 }
 
+/// A decoder's DCT scaling rounds each side up (1000×13 at 1/8 is 125×2); the output's size
+/// must come from the file's own size, or the aspect ratio drifts (100×2 instead of 100×1).
+#[test]
+fn output_size_comes_from_the_files_size_not_the_scaled_decode() {
+    for ((w, h), orientation, want) in [
+        ((1000, 13), 1u16, (100, 1)),
+        ((1000, 13), 6, (1, 100)),
+        ((997, 333), 1, (100, 33)),
+    ] {
+        let file = with_exif(
+            &jpeg(&quadrants_rgb(w, h), w, h, jpeg_encoder::ColorType::Rgb),
+            &exif_tiff(orientation, false),
+        );
+        let small = SelfieOptions {
+            max_dimension: 100,
+            max_bytes: 10_000,
+            ..opts()
+        };
+        let out = prepare_from_file(&file, &small).unwrap();
+        assert_eq!(
+            (out.width, out.height),
+            want,
+            "{w}×{h} orientation {orientation}"
+        );
+        assert!(!out.is_pdf());
+    }
+    let pdf = prepare_from_file(b"%PDF-1.7\n", &opts()).unwrap();
+    assert!(pdf.is_pdf());
+}
+
 #[test]
 fn hostile_exif_is_ignored_not_fatal() {
     let (w, h) = (32, 16);
