@@ -77,5 +77,16 @@ export function assertNoLeak(needles, texts, where) {
 /** Only the shape of a text: it may hold the secret itself. */
 export const redact = (s) => `${s.length} characters, starting ${JSON.stringify(s.slice(0, 60).replace(/[A-Za-z0-9]/g, '•'))}`;
 
-/** The parts of a token that identify it: its signature (the header is the same for all). */
-export const tokenNeedle = (token) => token.split('.')[2] || token;
+/**
+ * The part of a token that identifies it: its HS256 signature (the header is the same for
+ * all, and claims are shared with receipts). Null for a token that has none: a malformed token
+ * a test sent on purpose is not a credential, and its third part may be anything (claims, even).
+ */
+export const tokenNeedle = (token) => {
+  const sig = token.split('.')[2];
+  return sig && /^[A-Za-z0-9_-]{43}$/.test(sig) ? sig : null;
+};
+
+/** `[what, needle]` pairs for the tokens that are credentials. */
+export const tokenNeedles = (tokens) =>
+  [...tokens].map(tokenNeedle).filter((n) => n !== null).map((n) => ['a caller token', n]);

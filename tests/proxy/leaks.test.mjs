@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { leakMatcher, PIECE } from './leaks.mjs';
+import { leakMatcher, tokenNeedles, PIECE } from './leaks.mjs';
 import { APP_KEY, JWT_SECRET, NIK } from './harness.mjs';
 
 const m = leakMatcher([['appKey', APP_KEY], ['PROXY_JWT_SECRET', JWT_SECRET], ['full NIK', NIK]]);
@@ -44,4 +44,16 @@ test('does not flag what the proxy writes by design', () => {
     Buffer.from('nothing to see here at all').toString('hex'),
   ];
   for (const text of innocent) assert.equal(m.find(text), null, text);
+});
+
+test('a token is known by its signature, and a malformed one is no credential', async () => {
+  const { mint } = await import('./harness.mjs');
+  const token = await mint();
+  const [[what, needle]] = tokenNeedles([token]);
+  assert.equal(what, 'a caller token');
+  assert.equal(needle, token.split('.')[2]);
+  assert.equal(leakMatcher([[what, needle]]).find(`{"x":"${token}"}`), 'a caller token');
+  // A test's malformed tokens: parts that are claims (shared with every receipt), or none.
+  const claims = token.split('.')[1];
+  assert.deepEqual(tokenNeedles([`${claims}.${claims}.${claims}`, 'a.b', 'a.b.short', '']), []);
 });
