@@ -143,7 +143,13 @@ fn test(root: &std::path::Path) -> Result<()> {
     util::run(
         root,
         &cargo,
-        &["test", "-p", "dukcapil-selfie", "--no-default-features", "--lib"],
+        &[
+            "test",
+            "-p",
+            "dukcapil-selfie",
+            "--no-default-features",
+            "--lib",
+        ],
         &[],
     )?;
     // The glue crates compile only their wasm32 code there, so lint them there too.
