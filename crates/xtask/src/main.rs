@@ -30,7 +30,7 @@ commands:
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
-  mutants [CRATE…]     mutation score of the pure crates (cargo-mutants; minutes, not in test)
+  mutants [CRATE…] [-- ARG…]  mutation score of the pure crates (cargo-mutants; minutes, not in test)
   reliability [--full] hostile inputs, upstream faults, load, leak scan, hostile files (--full: full load)
   setup                install the pinned tools without running anything";
 
