@@ -34,6 +34,17 @@ fn first_quality(quality: f32) -> f32 {
     (quality * 100.0).round().clamp(1.0, 100.0) / 100.0
 }
 
+/// A noise frame's width, height and seed, and the preferred quality and longest side.
+fn frames() -> impl Strategy<Value = (u32, u32, u64, f32, u32)> {
+    (
+        1u32..400,
+        1u32..400,
+        any::<u64>(),
+        0.01f32..=1.0,
+        64u32..=512,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(24)))]
 
@@ -41,12 +52,8 @@ proptest! {
     /// lowered quality, no shrinking.
     #[test]
     fn a_budget_that_provably_fits_is_met_at_the_first_try(
-        width in 1u32..400,
-        height in 1u32..400,
-        seed in any::<u64>(),
+        (width, height, seed, quality, max_dimension) in frames(),
         spare in 0usize..=200_000,
-        quality in 0.01f32..=1.0,
-        max_dimension in 64u32..=512,
     ) {
         let (w, h) = fit_within(width, height, max_dimension);
         let max_bytes = (worst_case_jpeg_bytes(w, h) + spare).clamp(10_000, 2_000_000);
@@ -63,12 +70,8 @@ proptest! {
 
     #[test]
     fn output_fits_the_budget_and_keeps_the_aspect(
-        width in 1u32..400,
-        height in 1u32..400,
-        seed in any::<u64>(),
+        (width, height, seed, quality, max_dimension) in frames(),
         max_bytes in 10_000usize..=2_000_000,
-        quality in 0.01f32..=1.0,
-        max_dimension in 64u32..=512,
     ) {
         let rgba = noise((width * height * 4) as usize, seed);
         let opts = SelfieOptions { max_dimension, max_bytes, quality, checks: None, ..Default::default() };
