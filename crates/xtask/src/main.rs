@@ -139,17 +139,23 @@ fn test(root: &std::path::Path) -> Result<()> {
     )?;
     // The browser module builds the selfie crate without its decoders: what is compiled only
     // then is tested only then (its unit tests; the integration tests need the decoders).
-    util::step("selfie unit tests without the decoders");
+    util::step("selfie without the decoders: unit tests and clippy");
+    let no_decoders = ["-p", "dukcapil-selfie", "--no-default-features"];
+    util::run(
+        root,
+        &cargo,
+        &[&["test", "--lib"][..], &no_decoders].concat(),
+        &[],
+    )?;
     util::run(
         root,
         &cargo,
         &[
-            "test",
-            "-p",
-            "dukcapil-selfie",
-            "--no-default-features",
-            "--lib",
-        ],
+            &["clippy", "--all-targets"][..],
+            &no_decoders,
+            &["--", "-D", "warnings"],
+        ]
+        .concat(),
         &[],
     )?;
     // The glue crates compile only their wasm32 code there, so lint them there too.
