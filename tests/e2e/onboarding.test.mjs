@@ -84,6 +84,8 @@ async function startE2eWrangler(varsFor) {
 }
 
 beforeEach(() => {
+  // Each test sees only what it recorded, whatever the one before it left.
+  backend.records.clear();
   double.behave('match');
   double.requests.length = 0;
   NIK = `327301010190${serial++}`;
@@ -249,6 +251,7 @@ test('a photo file can be chosen beside the camera, without turning it on', asyn
   await submitAndWait(page);
   assert.match(await resultText(page), /^Cocok/);
   assertForwarded();
+  assert.equal(recorded().outcome, 'match');
   await page.close();
 });
 
@@ -442,7 +445,7 @@ test('the demo environment as deployed: an anonymous sandbox that says so, no cr
       await submitAndWait(page);
       assert.match(await resultText(page), verdict);
       assert.match(await page.textContent('#result-note'), /Mode uji \(sandbox\): hasil simulasi, tanpa server/);
-      if (serial === '0001') await screenshot(page, '11-deployed-sandbox');
+      if (serial === '0001') await screenshot(page, '13-deployed-sandbox');
       await page.close();
     }
     // Its receipts are signed by a key the isolate made, published in its own JWKS.

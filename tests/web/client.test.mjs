@@ -59,6 +59,12 @@ const scenarios = {
   html500: (res) => { res.writeHead(500, { 'content-type': 'text/html' }); res.end('<h1>oops</h1>'); },
   garbage: (res) => json(res, 200, '{"status":"success","result":{"details":{"match":"perhaps"}}}'),
   slow: (res) => { setTimeout(() => json(res, 200, {}), 3000).unref(); },
+  // Servers that are not the proxy: a framework's 422, a gateway that gave up, a verdict
+  // with an impossible score, an answer that echoes the NIK.
+  foreign422: (res) => json(res, 422, '{"error":"Face not detected"}'),
+  gateway504: (res) => { res.writeHead(504, { 'content-type': 'text/html' }); res.end('<html><body><h1>504 Gateway Time-out</h1></body></html>'); },
+  score150: (res) => json(res, 200, verdict(true, 150, 'Face matched')),
+  echo: (res) => json(res, 400, `{"message":"bad id 3171024503990001","image":"${JPEG_B64.repeat(4)}"}`),
 };
 
 let server;
@@ -122,6 +128,7 @@ async function verify(scenario, request = {}, client = {}) {
         name: e.name, code: e.code, message: e.message, messageId: e.messageId,
         status: e.status, requestId: e.requestId, transactionId: e.transactionId,
         retryable: e.retryable, receipt: e.receipt,
+        url: e.url, reason: e.reason, bodyExcerpt: e.bodyExcerpt,
       };
     }
   }, { base: server.url, scenario, request, client, NIK, JPEG_B64 });
@@ -248,7 +255,9 @@ test('only an answer to this request, vouched for and not simulated, is a result
 
 test('redirects are never followed, and http: only on loopback', async () => {
   requests.length = 0;
-  assertError(await verify('redirect'), 'NETWORK', { retryable: true });
+  const redirected = await verify('redirect');
+  assertError(redirected, 'NETWORK', { retryable: true });
+  assert.match(redirected.reason, /redirect \(never followed\)/);
   assert.deepEqual(requests.map((r) => r.scenario), ['redirect'], 'the redirect was followed');
   const refused = await page.evaluate(async () => {
     const out = [];
@@ -271,6 +280,75 @@ test('redirects are never followed, and http: only on loopback', async () => {
     ctor = e.message;
   }
   assert.match(ctor, /allowSandbox/);
+});
+
+test('an answer that is not the proxy\'s says what came, from where, and why', async () => {
+  const foreign = await verify('foreign422');
+  assertError(foreign, 'BAD_REQUEST', { status: 422 });
+  assert.equal(foreign.url, `${server.url}/foreign422/v1/dukcapilWithFacematch`);
+  assert.match(foreign.reason, /not the proxy's envelope/);
+  assert.equal(foreign.bodyExcerpt, '{"error":"Face not detected"}');
+  // A wrong path: the server's own 404.
+  const lost = await verify('nosuchpath');
+  assertError(lost, 'BAD_REQUEST', { status: 404 });
+  assert.match(lost.reason, /not a JSON object/);
+  assert.equal(lost.bodyExcerpt, 'not found');
+  // A gateway that gave up waiting is a timeout, not a failure.
+  const gateway = await verify('gateway504');
+  assertError(gateway, 'UPSTREAM_TIMEOUT', { status: 504, retryable: true });
+  assert.match(gateway.bodyExcerpt, /504 Gateway Time-out/);
+  // An implausible score says what was wrong.
+  const score = await verify('score150');
+  assertError(score, 'UPSTREAM_ERROR', { status: 200, retryable: true });
+  assert.match(score.reason, /score.* outside 0–100/);
+  // The excerpt never carries the NIK or the image it echoes.
+  const echo = await verify('echo');
+  assert.ok(!echo.bodyExcerpt.includes('3171024503990001') && !echo.bodyExcerpt.includes('4AAQ'), echo.bodyExcerpt);
+  assert.match(echo.bodyExcerpt, /bad id #/);
+  // The proxy's own refusals need no excuse.
+  const own = await verify('noface');
+  assert.deepEqual([own.reason, own.bodyExcerpt], [null, null]);
+});
+
+test('the endpoint is joined with the URL API; a query or fragment is refused', async () => {
+  requests.length = 0;
+  const got = await page.evaluate(async (base) => {
+    const out = [];
+    for (const endpoint of [`${base}/ok/`, `${base}/ok//`, `${base}/ok?key=1`, `${base}/ok#x`, `${base}/ok?`, 'not a url']) {
+      try {
+        const r = await new window.dk.FaceMatchClient({ endpoint }).verify({ nik: '3171024503990001', selfie: '/9j/4AAQSkZJRgABAQ==' });
+        out.push(r.match);
+      } catch (e) {
+        out.push(e instanceof TypeError ? e.message : `${e.code} ${e.url}`);
+      }
+    }
+    return out;
+  }, server.url);
+  assert.deepEqual(got.slice(0, 2), [true, true]);
+  for (const m of got.slice(2, 5)) assert.match(m, /must not carry a query .* or a fragment/);
+  assert.match(got[5], /endpoint/);
+  assert.deepEqual(requests.map((r) => r.scenario), ['ok', 'ok']);
+});
+
+test('a cross-origin proxy without CORS: NETWORK, and the reason names CORS', async () => {
+  // Another port is another origin; this server answers but sends no CORS headers.
+  const bare = await serve({ routes: { '* /v1/dukcapilWithFacematch': (req, res) => json(res, 200, verdict(true, 90, null)) } });
+  try {
+    const got = await page.evaluate(async (endpoint) => {
+      try {
+        await new window.dk.FaceMatchClient({ endpoint }).verify({ nik: '3171024503990001', selfie: '/9j/4AAQSkZJRgABAQ==' });
+        return null;
+      } catch (e) {
+        return { code: e.code, reason: e.reason, url: e.url };
+      }
+    }, bare.url);
+    assert.equal(got.code, 'NETWORK');
+    assert.equal(got.url, `${bare.url}/v1/dukcapilWithFacematch`);
+    assert.match(got.reason, /CORS/);
+    assert.match(got.reason, /authorization, content-type and transactionid/);
+  } finally {
+    await bare.close();
+  }
 });
 
 test('timeout, abort and network failure', async () => {

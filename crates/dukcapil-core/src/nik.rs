@@ -81,6 +81,11 @@ pub enum NikError {
         code: u8,
     },
     Regency,
+    /// Strict regions only ([`parse_nik_strict`]): a regency code, dotted (`32.99`), that is
+    /// not in the bundled tables (never issued, or too new for them).
+    RegencyNotIssued {
+        code: u16,
+    },
     District,
     BirthDate(BirthDateProblem),
     Serial,
@@ -106,7 +111,7 @@ impl NikError {
             NikError::Length { .. } => ErrorCode::NikLength,
             NikError::NotDigits { .. } => ErrorCode::NikNotDigits,
             NikError::Province { .. } => ErrorCode::NikProvince,
-            NikError::Regency => ErrorCode::NikRegency,
+            NikError::Regency | NikError::RegencyNotIssued { .. } => ErrorCode::NikRegency,
             NikError::District => ErrorCode::NikDistrict,
             NikError::BirthDate(_) => ErrorCode::NikBirthDate,
             NikError::Serial => ErrorCode::NikSerial,
@@ -143,6 +148,16 @@ impl NikError {
                     "The regency/city code (digits 3–4) cannot be 00.",
                 )
                 .into(),
+            NikError::RegencyNotIssued { code } if en => format!(
+                "The regency/city code {:02}.{:02} (digits 1–4) is not a known regency or city.",
+                code / 100,
+                code % 100
+            ),
+            NikError::RegencyNotIssued { code } => format!(
+                "Kode kabupaten/kota {:02}.{:02} (digit 1–4) tidak dikenal.",
+                code / 100,
+                code % 100
+            ),
             NikError::District => lang
                 .pick(
                     "Kode kecamatan (digit 5–6) tidak boleh 00.",
@@ -288,6 +303,30 @@ fn birth_date(d: &[u8; NIK_LEN], today: CivilDate) -> Result<(CivilDate, Sex), N
         (None, None) => Err(NikError::BirthDate(BirthDateProblem::NotInCalendar)),
         _ => Err(NikError::BirthDate(BirthDateProblem::InFuture)),
     }
+}
+
+/// [`parse_nik`], and also refuses a regency code that is not in the bundled tables
+/// ([`NikError::RegencyNotIssued`], code `NIK_REGENCY`), for forms that want to refuse codes
+/// never issued. Codes are for life, and the tables list names, not validity: a code issued
+/// after the tables were generated is refused too. Districts are not checked (their table is
+/// too big for the browser).
+///
+/// ```
+/// use dukcapil_core::{date::CivilDate, nik::{parse_nik, parse_nik_strict, NikError}};
+/// let today = CivilDate::new(2026, 1, 1).unwrap();
+/// assert!(parse_nik("3299010101900001", today).is_ok());
+/// let err = parse_nik_strict("3299010101900001", today).unwrap_err();
+/// assert_eq!(err, NikError::RegencyNotIssued { code: 3299 });
+/// assert!(parse_nik_strict("9101010101900001", today).is_ok()); // retired, still valid
+/// ```
+#[cfg(feature = "region-names")]
+pub fn parse_nik_strict(input: &str, today: CivilDate) -> Result<Nik, NikError> {
+    let nik = parse_nik(input, today)?;
+    let code = u16::from(pair(&nik.digits, 0)) * 100 + u16::from(pair(&nik.digits, 2));
+    if regions::regency_name(code).is_none() {
+        return Err(NikError::RegencyNotIssued { code });
+    }
+    Ok(nik)
 }
 
 /// Whether `input` is a valid NIK relative to `today`.

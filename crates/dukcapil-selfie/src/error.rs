@@ -75,6 +75,15 @@ selfie_errors! {
     InvalidFrame = "SELFIE_INVALID_FRAME",
         id: "Gambar dari kamera tidak valid. Coba ambil foto lagi.",
         en: "The camera image is not valid. Try taking the photo again.";
+    /// The browser refused to load the file although nothing says it is damaged: the page's
+    /// Content Security Policy blocks `blob:` images, and no other decoder was available.
+    Blocked = "SELFIE_BLOCKED",
+        id: "Kebijakan keamanan halaman ini memblokir pemuatan gambar, jadi foto tidak dapat dibaca.",
+        en: "The page's security policy blocks image loading, so the photo cannot be read.";
+    /// A cross-origin image, video or canvas (tainted): the browser forbids reading its pixels.
+    CrossOrigin = "SELFIE_CROSS_ORIGIN",
+        id: "Gambar berasal dari situs lain (cross-origin) sehingga pikselnya tidak dapat dibaca.",
+        en: "The image comes from another origin (cross-origin, tainted), so its pixels cannot be read.";
     /// A resize or encode step failed although its inputs were checked: a bug.
     Internal = "SELFIE_INTERNAL",
         id: "Terjadi kesalahan saat memproses foto. Coba lagi.",

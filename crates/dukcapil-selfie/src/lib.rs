@@ -36,6 +36,7 @@ mod fit;
 mod header;
 mod jpeg;
 mod limits;
+mod options;
 mod orient;
 mod planes;
 mod quality;
@@ -47,6 +48,7 @@ mod sniff;
 pub use error::SelfieError;
 pub use fit::{fit_within, Converted, Pixels, Probe, Selfie, Stage, FLOOR_QUALITY};
 pub use limits::{SelfieLimits, MAX_MAX_PIXELS};
+pub use options::{option_rule, BadOption, OptionRule, OPTIONS};
 pub use planes::PixelLayout;
 pub use quality::{QualityChecks, QualityMetrics};
 pub use sniff::{inspect, jpeg_decode_size, sniff_mime, EndMarkerSearch, FilePlan};
@@ -97,19 +99,7 @@ impl SelfieOptions {
     /// assert_eq!(too_big.validate(), Err(SelfieError::InvalidOptions));
     /// ```
     pub fn validate(&self) -> Result<(), SelfieError> {
-        let ok = (MIN_MAX_DIMENSION..=MAX_MAX_DIMENSION).contains(&self.max_dimension)
-            && (MIN_MAX_BYTES..=MAX_IMAGE_BYTES).contains(&self.max_bytes)
-            && self.quality.is_finite()
-            && self.quality > 0.0
-            && self.quality <= 1.0;
-        if !ok {
-            return Err(SelfieError::InvalidOptions);
-        }
-        self.limits.validate()?;
-        match &self.checks {
-            Some(c) => c.validate(),
-            None => Ok(()),
-        }
+        self.check().map_err(|_| SelfieError::InvalidOptions)
     }
 
     /// The quality on the encoder's 1–100 scale.

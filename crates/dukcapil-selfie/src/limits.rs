@@ -37,12 +37,4 @@ impl SelfieLimits {
             Ok(())
         }
     }
-
-    pub(crate) fn validate(&self) -> Result<(), SelfieError> {
-        if (1..=MAX_MAX_PIXELS).contains(&self.max_pixels) {
-            Ok(())
-        } else {
-            Err(SelfieError::InvalidOptions)
-        }
-    }
 }

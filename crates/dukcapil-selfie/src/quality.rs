@@ -67,15 +67,7 @@ impl Default for QualityChecks {
 impl QualityChecks {
     /// Every threshold in its range; [`SelfieError::InvalidOptions`] otherwise.
     pub fn validate(&self) -> Result<(), SelfieError> {
-        let level = |v: f32| v.is_finite() && (0.0..=255.0).contains(&v);
-        let share = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
-        let ok = level(self.min_brightness)
-            && level(self.max_brightness)
-            && self.min_brightness <= self.max_brightness
-            && share(self.max_dark_clipped)
-            && share(self.max_bright_clipped)
-            && share(self.min_sharpness);
-        ok.then_some(()).ok_or(SelfieError::InvalidOptions)
+        self.check().map_err(|_| SelfieError::InvalidOptions)
     }
 
     /// The verdict on exposure and sharpness, in that order: a photo too dark to see is also

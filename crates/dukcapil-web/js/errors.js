@@ -33,6 +33,10 @@ export class FaceMatchError extends DukcapilError {
     this.transactionId = typeof d.transactionId === 'string' ? d.transactionId : null;
     this.retryable = d.retryable === true;
     this.receipt = typeof d.receipt === 'string' ? d.receipt : null;
+    // For developers: where the request went, and why an answer was not the proxy's.
+    this.url = typeof d.url === 'string' ? d.url : null;
+    this.reason = typeof d.reason === 'string' ? d.reason : null;
+    this.bodyExcerpt = typeof d.bodyExcerpt === 'string' ? d.bodyExcerpt : null;
   }
 }
 

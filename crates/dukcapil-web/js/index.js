@@ -1,38 +1,25 @@
 // dukcapil-facematch: the npm entry. A thin layer over the wasm exports (see src/*.rs):
 // it loads the module, and runs the FaceMatch client's transport (fetch, timeout, abort).
+// `dukcapil-facematch/nik` (nik.js) is the NIK part alone, with its own small module.
 // Every rule (NIK, image checks, answer reading) is Rust code shared with the proxy.
 import initWasm, * as wasm from './dukcapil_web.js';
+import { makeLoader } from './loader.js';
 
 export { NikError, SelfieError, FaceMatchError } from './errors.js';
 
-let ready = null;
-let loaded = false;
+const loader = makeLoader(initWasm, () => new URL('dukcapil_web_bg.wasm', import.meta.url));
 
 /**
  * Loads the wasm module. Async APIs call it themselves; call it (once) before the sync
  * `parseNik`/`isValidNik`. Pass a URL, Response or BufferSource to load the .wasm from
- * elsewhere (a CDN, a strict CSP).
+ * elsewhere (a CDN, a strict CSP), or its bytes (Node, Vitest).
  */
-export function init(wasmSource) {
-  if (!ready) {
-    const arg = wasmSource === undefined ? undefined : { module_or_path: wasmSource };
-    ready = initWasm(arg).then(
-      () => { loaded = true; },
-      (e) => { ready = null; throw e; },
-    );
-  }
-  return ready;
-}
+export const init = loader.init;
+const needLoaded = loader.needLoaded;
 
-function needLoaded() {
-  if (!loaded) {
-    throw new Error('dukcapil-facematch: await init() before calling parseNik or isValidNik');
-  }
-}
-
-export function parseNik(input) {
+export function parseNik(input, options) {
   needLoaded();
-  return wasm.parseNik(input);
+  return wasm.parseNik(input, options);
 }
 
 export function isValidNik(input) {
@@ -47,6 +34,7 @@ export async function prepareSelfie(source, options) {
 
 // client-limits:start (cargo xtask codegen)
 const MAX_ANSWER_BYTES = 65536;
+const VERIFY_PATH = '/v1/dukcapilWithFacematch';
 // client-limits:end
 const DEFAULT_TIMEOUT_MS = 30000;
 
@@ -75,6 +63,32 @@ async function readCapped(res, cap) {
     at += value.byteLength;
   }
   return out.subarray(0, at);
+}
+
+/**
+ * The verify URL for `endpoint` (the proxy's base URL, or its full verify URL), joined with the
+ * URL API; the wasm module checks the endpoint (and throws a TypeError saying what is wrong).
+ */
+function verifyUrl(endpoint) {
+  let joined = '';
+  try {
+    const u = new URL(endpoint);
+    const path = u.pathname.replace(/\/+$/, '');
+    u.pathname = path.endsWith(VERIFY_PATH) ? path : path + VERIFY_PATH;
+    joined = u.href;
+  } catch { /* not a URL: refused by the check */ }
+  return wasm.verifyUrl(endpoint, joined);
+}
+
+/** Why a fetch failed with no answer: a cross-origin proxy may be refusing CORS. */
+function networkReason(url) {
+  const here = globalThis.location?.origin;
+  const there = new URL(url).origin;
+  const why = `no answer from ${there}: the proxy is unreachable, or it answered with a redirect (never followed)`;
+  if (!here || here === there) return why;
+  return `${why}, or its CORS answer does not allow this page's origin (${here}) with the headers `
+    + 'authorization, content-type and transactionid (see the package README, "The proxy"; the '
+    + 'browser console names the CORS error)';
 }
 
 export class FaceMatchClient {
@@ -111,7 +125,7 @@ export class FaceMatchClient {
     const r = request || {};
     await init();
     // Throws a TypeError for an endpoint that is not https: (or http: on loopback).
-    const url = wasm.verifyUrl(this.#endpoint);
+    const url = verifyUrl(this.#endpoint);
     const selfie = r.selfie !== null && typeof r.selfie === 'object' ? r.selfie.base64 : r.selfie;
     // Throws a FaceMatchError before anything is sent.
     const body = wasm.checkVerifyRequest(r.nik, selfie, r.transactionId);
@@ -151,12 +165,12 @@ export class FaceMatchClient {
         status = res.status;
         bytes = await readCapped(res, MAX_ANSWER_BYTES);
       } catch (e) {
-        if (timedOut) throw wasm.faceMatchError('TIMEOUT', e);
-        if (signal && signal.aborted) throw wasm.faceMatchError('ABORTED', signal.reason);
-        throw wasm.faceMatchError('NETWORK', e);
+        if (timedOut) throw wasm.faceMatchError('TIMEOUT', e, url);
+        if (signal && signal.aborted) throw wasm.faceMatchError('ABORTED', signal.reason, url);
+        throw wasm.faceMatchError('NETWORK', e, url, networkReason(url));
       }
       // Only our envelope, answering this transaction (and no sandbox unless allowed), counts.
-      return wasm.readVerifyResponse(status, bytes ?? new Uint8Array(0), r.transactionId, this.#allowSandbox, bytes === null);
+      return wasm.readVerifyResponse(status, bytes ?? new Uint8Array(0), r.transactionId, this.#allowSandbox, bytes === null, url);
     } finally {
       clearTimeout(timer);
       if (signal) signal.removeEventListener('abort', onAbort);

@@ -4,8 +4,8 @@
 use crate::js;
 use dukcapil_core::{
     contract::{
-        acceptable_base_url,
-        envelope::{read_answer, Expected},
+        acceptable_endpoint,
+        envelope::{answer_excerpt, read_answer, Expected},
         request::{validate_request, validate_transaction_id, RequestError},
     },
     ErrorCode, Lang,
@@ -61,23 +61,24 @@ pub fn check_verify_request(
     Ok(o.into())
 }
 
-/// The URL `verify` posts to: `endpoint` (the proxy's base URL, or its full verify URL) if it
-/// is `https:`, or `http:` on loopback only; else throws a `TypeError`. The rule is the one
-/// the proxy applies to its own upstream URLs.
+/// Checks the `endpoint` a `FaceMatchClient` was given (`https:`, or `http:` on loopback; no
+/// credentials, query or fragment: the rule the proxy applies to its own upstream URLs, plus
+/// the last two) and returns `joined`, the verify URL the client made from it with the URL
+/// API; else throws a `TypeError` saying what is wrong.
 #[wasm_bindgen(js_name = verifyUrl)]
-pub fn verify_url(endpoint: &str) -> Result<String, JsValue> {
-    let path = dukcapil_core::contract::VERIFY_PATH;
-    let base = acceptable_base_url(endpoint).ok_or_else(|| {
-        JsValue::from(js_sys::TypeError::new(
-            "FaceMatchClient: `endpoint` must be an https:// URL (http:// only on loopback: \
-             localhost, 127.0.0.0/8 or [::1]), without credentials",
-        ))
-    })?;
-    Ok(if base.ends_with(path) {
-        base
-    } else {
-        format!("{base}{path}")
-    })
+pub fn verify_url(endpoint: &str, joined: String) -> Result<String, JsValue> {
+    match acceptable_endpoint(endpoint) {
+        Ok(_) if !joined.is_empty() => Ok(joined),
+        Ok(_) => Err(type_error("is not a valid URL")),
+        Err(why) => Err(type_error(why)),
+    }
+}
+
+fn type_error(why: &str) -> JsValue {
+    js_sys::TypeError::new(&format!(
+        "FaceMatchClient: `endpoint` (the proxy's base URL) {why}"
+    ))
+    .into()
 }
 
 /// Reads the proxy's answer to a request sent with `transaction_id`:
@@ -91,6 +92,7 @@ pub fn read_verify_response(
     transaction_id: Option<String>,
     allow_sandbox: bool,
     too_large: bool,
+    url: &str,
 ) -> Result<JsValue, JsValue> {
     // Strictly our envelope, for this request: its `error.code` is trusted; anything else (a
     // platform or gateway page in front of the proxy) is read by its status alone.
@@ -126,20 +128,38 @@ pub fn read_verify_response(
                 js::opt_str(f.transaction_id.as_deref()),
             );
             js::set(&d, "receipt", js::opt_str(f.receipt.as_deref()));
+            js::set(&d, "url", url);
+            // Not the proxy's envelope: what was wrong, and what came (PII-free), so that a
+            // wrong path's 404 or a gateway's page can be told from the proxy's refusals.
+            if let Some(reason) = f.reason {
+                js::set(&d, "reason", reason);
+                if !too_large {
+                    js::set(
+                        &d,
+                        "bodyExcerpt",
+                        js::opt_str(answer_excerpt(body).as_deref()),
+                    );
+                }
+            }
             Err(js::face_match(code, &d))
         }
     }
 }
 
 /// A `FaceMatchError` for a failure found in JS (`NETWORK`, `TIMEOUT`, `ABORTED`,
-/// `UNAUTHORIZED` when the token callback fails), with catalogue messages.
+/// `UNAUTHORIZED` when the token callback fails), with catalogue messages, the URL it was
+/// about and, where JS knows more, the reason.
 #[wasm_bindgen(js_name = faceMatchError, unchecked_return_type = "FaceMatchError")]
 pub fn face_match_error(
     code: &str,
     #[wasm_bindgen(unchecked_param_type = "unknown")] cause: JsValue,
+    url: Option<String>,
+    reason: Option<String>,
 ) -> JsValue {
     let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::Network);
     let d = details(None, code.retryable());
     js::set(&d, "cause", cause);
+    js::set(&d, "url", js::opt_str(url.as_deref()));
+    js::set(&d, "reason", js::opt_str(reason.as_deref()));
     js::face_match(code, &d)
 }

@@ -1,6 +1,8 @@
 //! Small JS helpers: error construction, plain objects, today's date.
 
-use dukcapil_core::{date::CivilDate, ErrorCode, Lang};
+use dukcapil_core::date::CivilDate;
+#[cfg(feature = "full")]
+use dukcapil_core::{ErrorCode, Lang};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -20,7 +22,9 @@ extern "C" {
 #[derive(Clone, Copy)]
 pub enum Kind {
     Nik = 0,
+    #[cfg(feature = "full")]
     Selfie = 1,
+    #[cfg(feature = "full")]
     FaceMatch = 2,
 }
 
@@ -30,6 +34,7 @@ pub fn error(kind: Kind, code: &str, en: &str, id: &str, details: &JsValue) -> J
 }
 
 /// A `FaceMatchError` for a catalogue code with its catalogue messages.
+#[cfg(feature = "full")]
 pub fn face_match(code: ErrorCode, details: &JsValue) -> JsValue {
     error(
         Kind::FaceMatch,

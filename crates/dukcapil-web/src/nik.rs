@@ -18,13 +18,20 @@ fn region(r: &Region, with_moved: bool) -> Object {
     o
 }
 
-/// Parses a NIK typed by a person; throws a `NikError` when it is not valid.
+/// Parses a NIK typed by a person; throws a `NikError` when it is not valid. With
+/// `{ strictRegions: true }`, a regency code not in the bundled tables is refused too.
 #[wasm_bindgen(js_name = parseNik, unchecked_return_type = "NikInfo")]
 pub fn parse_nik(
     #[wasm_bindgen(unchecked_param_type = "string")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ParseNikOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let input = nik_text(&input)?;
-    let nik = nik::parse_nik(&input, js::today()).map_err(|e| {
+    let parse = if strict_regions(&options)? {
+        nik::parse_nik_strict
+    } else {
+        nik::parse_nik
+    };
+    let nik = parse(&input, js::today()).map_err(|e| {
         js::error(
             Kind::Nik,
             e.code().as_str(),
@@ -51,6 +58,28 @@ pub fn is_valid_nik(#[wasm_bindgen(unchecked_param_type = "string")] input: JsVa
     input
         .as_string()
         .is_some_and(|s| nik::is_valid_nik(&s, js::today()))
+}
+
+/// `options.strictRegions`; a TypeError for anything but `undefined` or `{ strictRegions? }`.
+fn strict_regions(options: &JsValue) -> Result<bool, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(false);
+    }
+    let bad = || js_sys::TypeError::new("parseNik: options are `{ strictRegions?: boolean }`");
+    if !options.is_object() {
+        return Err(bad().into());
+    }
+    let keys = js_sys::Object::keys(options.unchecked_ref::<Object>());
+    if keys
+        .iter()
+        .any(|k| k.as_string().as_deref() != Some("strictRegions"))
+    {
+        return Err(bad().into());
+    }
+    match js::get(options, "strictRegions") {
+        v if v.is_undefined() => Ok(false),
+        v => v.as_bool().ok_or_else(|| bad().into()),
+    }
 }
 
 /// A NIK must come as text: 16 digits exceed what a JS number holds exactly.

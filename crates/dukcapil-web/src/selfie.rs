@@ -7,9 +7,9 @@ use crate::js::{self, Kind};
 use crate::stages::Stopwatch;
 use dukcapil_core::Lang;
 use dukcapil_selfie::{
-    fit_within, inspect, jpeg_decode_size, prepare_from_file, EndMarkerSearch, FilePlan,
-    PixelLayout, Pixels, PreparedSelfie, QualityChecks, QualityMetrics, Selfie, SelfieError,
-    SelfieLimits, SelfieOptions,
+    fit_within, inspect, jpeg_decode_size, option_rule, prepare_from_file, BadOption,
+    EndMarkerSearch, FilePlan, OptionRule, PixelLayout, Pixels, PreparedSelfie, QualityChecks,
+    QualityMetrics, Selfie, SelfieError, SelfieLimits, SelfieOptions,
 };
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use std::ops::Range;
@@ -119,6 +119,8 @@ struct Failure {
     error: SelfieError,
     cause: JsValue,
     metrics: Option<QualityMetrics>,
+    /// For `SELFIE_INVALID_OPTIONS`: the option at fault, named in the message.
+    option: Option<BadOption>,
 }
 
 impl From<SelfieError> for Failure {
@@ -127,6 +129,16 @@ impl From<SelfieError> for Failure {
             error,
             cause: JsValue::UNDEFINED,
             metrics: None,
+            option: None,
+        }
+    }
+}
+
+impl From<BadOption> for Failure {
+    fn from(bad: BadOption) -> Self {
+        Failure {
+            option: Some(bad),
+            ..SelfieError::InvalidOptions.into()
         }
     }
 }
@@ -141,9 +153,8 @@ trait FailsAs<T> {
 impl<T> FailsAs<T> for Result<T, JsValue> {
     fn fails_as(self, error: SelfieError) -> Res<T> {
         self.map_err(|cause| Failure {
-            error,
             cause,
-            metrics: None,
+            ..error.into()
         })
     }
 }
@@ -158,35 +169,43 @@ impl Failure {
             js::set(&details, "metrics", metrics_to_js(m));
         }
         let e = self.error;
-        js::error(
-            Kind::Selfie,
-            e.code(),
-            e.message(Lang::En),
-            e.message(Lang::Id),
-            &details,
-        )
+        let (en, id) = match &self.option {
+            // "…settings are not valid." + what to change.
+            Some(bad) => (
+                format!("{} {}", e.message(Lang::En), bad.explain(Lang::En)),
+                format!("{} {}", e.message(Lang::Id), bad.explain(Lang::Id)),
+            ),
+            None => (e.message(Lang::En).into(), e.message(Lang::Id).into()),
+        };
+        js::error(Kind::Selfie, e.code(), &en, &id, &details)
     }
 }
 
-/// A whole number in `0..=max`, or `InvalidOptions`.
-fn whole(v: &JsValue, max: f64) -> Res<Option<f64>> {
+/// Option `name` (`"maxBytes"`, `"checks.minSharpness"`) of `obj` as a number, `None` when
+/// absent; not a number, or outside its rule, names the option.
+fn number(obj: &JsValue, name: &'static str) -> Res<Option<f64>> {
+    let key = name.strip_prefix("checks.").unwrap_or(name);
+    let v = js::get(obj, key);
     if v.is_undefined() {
         return Ok(None);
     }
-    match v.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(SelfieError::InvalidOptions.into()),
+    match (v.as_f64(), option_rule(name)) {
+        (Some(n), Some(rule)) if rule.allows(n) => Ok(Some(n)),
+        _ => Err(BadOption::Rule(name).into()),
     }
 }
 
-/// A number, or `InvalidOptions`.
-fn number(v: &JsValue) -> Res<Option<f32>> {
-    if v.is_undefined() {
-        return Ok(None);
+/// Every own key of `obj` must be an option (`prefix` is `""` or `"checks."`): a typo must
+/// not be silently ignored.
+fn known_keys(obj: &JsValue, prefix: &str) -> Res<()> {
+    for key in Object::keys(obj.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        let name = format!("{prefix}{key}");
+        if option_rule(&name).is_none() {
+            return Err(BadOption::Unknown(name).into());
+        }
     }
-    v.as_f64()
-        .map(|n| Some(n as f32))
-        .ok_or_else(|| SelfieError::InvalidOptions.into())
+    Ok(())
 }
 
 /// `checks`: `false` turns the gate off; `true` or absent keeps the calibrated thresholds;
@@ -200,25 +219,27 @@ fn read_checks(v: &JsValue) -> Res<Option<QualityChecks>> {
         return Ok(None);
     }
     if !v.is_object() {
-        return Err(SelfieError::InvalidOptions.into());
+        return Err(BadOption::Rule("checks").into());
     }
+    known_keys(v, "checks.")?;
     let fields: [(&str, &mut f32); 5] = [
-        ("minBrightness", &mut c.min_brightness),
-        ("maxBrightness", &mut c.max_brightness),
-        ("maxDarkClipped", &mut c.max_dark_clipped),
-        ("maxBrightClipped", &mut c.max_bright_clipped),
-        ("minSharpness", &mut c.min_sharpness),
+        ("checks.minBrightness", &mut c.min_brightness),
+        ("checks.maxBrightness", &mut c.max_brightness),
+        ("checks.maxDarkClipped", &mut c.max_dark_clipped),
+        ("checks.maxBrightClipped", &mut c.max_bright_clipped),
+        ("checks.minSharpness", &mut c.min_sharpness),
     ];
-    for (key, field) in fields {
-        if let Some(n) = number(&js::get(v, key))? {
-            *field = n;
+    for (name, field) in fields {
+        if let Some(n) = number(v, name)? {
+            *field = n as f32;
         }
     }
     let faces = js::get(v, "faces");
     if !faces.is_undefined() {
+        debug_assert_eq!(option_rule("checks.faces"), Some(OptionRule::Bool));
         c.faces = faces
             .as_bool()
-            .ok_or(Failure::from(SelfieError::InvalidOptions))?;
+            .ok_or(Failure::from(BadOption::Rule("checks.faces")))?;
     }
     Ok(Some(c))
 }
@@ -231,23 +252,24 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
     if !options.is_object() {
         return Err(SelfieError::InvalidOptions.into());
     }
-    if let Some(n) = whole(&js::get(options, "maxDimension"), f64::from(u32::MAX))? {
+    known_keys(options, "")?;
+    if let Some(n) = number(options, "maxDimension")? {
         opts.max_dimension = n as u32;
     }
-    if let Some(n) = whole(&js::get(options, "maxBytes"), u32::MAX as f64)? {
+    if let Some(n) = number(options, "maxBytes")? {
         opts.max_bytes = n as usize;
     }
-    if let Some(n) = whole(&js::get(options, "maxPixels"), 2f64.powi(53))? {
+    if let Some(n) = number(options, "maxPixels")? {
         opts.limits = SelfieLimits {
             max_pixels: n as u64,
         };
     }
-    if let Some(q) = number(&js::get(options, "quality"))? {
-        opts.quality = q;
+    if let Some(q) = number(options, "quality")? {
+        opts.quality = q as f32;
     }
     opts.checks = read_checks(&js::get(options, "checks"))?;
-    // Range checks are the selfie crate's; run them before any decoding work.
-    opts.validate()?;
+    // The selfie crate decides (ranges, their order); run it before any decoding work.
+    opts.check()?;
     Ok(opts)
 }
 
@@ -255,7 +277,7 @@ fn read_options(options: &JsValue) -> Res<SelfieOptions> {
 /// in workers), else a `<canvas>`. `willReadFrequently` keeps it in CPU memory, which makes
 /// `getImageData` cheap.
 fn scratch(w: u32, h: u32) -> Res<Context2d> {
-    let has_offscreen = Reflect::has(&js_sys::global(), &"OffscreenCanvas".into()).unwrap_or(false);
+    let has_offscreen = has_global("OffscreenCanvas");
     let canvas: JsValue = if has_offscreen {
         OffscreenCanvas::new(w, h)
             .fails_as(SelfieError::Internal)?
@@ -291,7 +313,19 @@ fn draw(src: &JsValue, w: u32, h: u32, smoothing: &str, broken: SelfieError) -> 
     ctx.set_image_smoothing_quality(smoothing);
     let (fw, fh) = (f64::from(w), f64::from(h));
     ctx.draw_image(src, 0.0, 0.0, fw, fh).fails_as(broken)?;
-    ctx.get_image_data(0.0, 0.0, fw, fh).fails_as(broken)
+    ctx.get_image_data(0.0, 0.0, fw, fh).map_err(|cause| {
+        // A cross-origin source taints the canvas: reading it is a SecurityError.
+        let tainted = js::get(&cause, "name").as_string().as_deref() == Some("SecurityError");
+        Failure {
+            cause,
+            ..(if tainted {
+                SelfieError::CrossOrigin
+            } else {
+                broken
+            })
+            .into()
+        }
+    })
 }
 
 /// A frame (video, canvas, bitmap, `<img>`) at its own size: resizing is ours.
@@ -303,26 +337,45 @@ fn grab(src: &JsValue, w: u32, h: u32, opts: &SelfieOptions) -> Res<ImageData> {
     draw(src, w, h, "low", SelfieError::InvalidFrame)
 }
 
-/// Loads a blob into an `<img>`. `onload` fires once the header is read; the pixels are
-/// decoded later, when drawn. `None` outside a window (workers).
-async fn load_image(blob: &Blob) -> Option<Result<HtmlImageElement, JsValue>> {
-    let doc = web_sys::window()?.document()?;
-    let img: HtmlImageElement = doc.create_element("img").ok()?.unchecked_into();
-    let url = web_sys::Url::create_object_url_with_blob(blob).ok()?;
-    let loaded = Promise::new(&mut |resolve, reject| {
-        img.set_onload(Some(&resolve));
-        img.set_onerror(Some(&reject));
-    });
-    img.set_src(&url);
-    let r = JsFuture::from(loaded).await;
-    img.set_onload(None);
-    img.set_onerror(None);
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Some(r.map(|_| img))
+#[wasm_bindgen(module = "/js/image.js")]
+extern "C" {
+    /// `{ img }`, `{ error, blocked }` or `null` (no window): see `js/image.js`.
+    #[wasm_bindgen(js_name = loadImage)]
+    fn load_image_js(blob: &Blob) -> JsValue;
+}
+
+/// How loading a blob into an `<img>` ended.
+enum Loaded {
+    /// Loaded: `onload` fires once the header is read; the pixels are decoded when drawn.
+    Image(HtmlImageElement),
+    /// The browser could not read the file (the error event as cause).
+    Failed(JsValue),
+    /// The page's Content Security Policy blocks `blob:` images: not the file's fault.
+    Blocked(JsValue),
+}
+
+/// Loads a blob into an `<img>`; `None` outside a window (workers).
+async fn load_image(blob: &Blob) -> Option<Loaded> {
+    let loading = load_image_js(blob).dyn_into::<Promise>().ok()?;
+    let r = JsFuture::from(loading).await.ok()?;
+    let img = js::get(&r, "img");
+    if !img.is_undefined() {
+        return Some(Loaded::Image(img.unchecked_into()));
+    }
+    let error = js::get(&r, "error");
+    Some(if js::get(&r, "blocked") == JsValue::TRUE {
+        Loaded::Blocked(error)
+    } else {
+        Loaded::Failed(error)
+    })
+}
+
+fn has_global(name: &str) -> bool {
+    Reflect::has(&js_sys::global(), &name.into()).unwrap_or(false)
 }
 
 /// How a decoded photo is drawn at the output size: `medium` adds mipmaps, so a large
-/// downscale does not alias (crate README, "Build choices", for the measurements).
+/// downscale does not alias (docs/browser-module.md, "Build choices", for the measurements).
 const FILE_SMOOTHING: &str = "medium";
 
 /// What is known about a file before the browser decodes it.
@@ -351,7 +404,7 @@ impl FileFacts {
 ///
 /// First choice, `ImageDecoder`: it decodes off the main thread, and a JPEG at the smallest
 /// DCT scale that covers the output (`jpeg_decode_size`: 3/8 for a 12 MP photo at 1280),
-/// which measured faster than `<img>` and never blocks the page (crate README). It applies
+/// which measured faster than `<img>` and never blocks the page (docs/browser-module.md). It applies
 /// EXIF orientation through the frame's `rotation`, which `drawImage` honours. Otherwise an
 /// `<img>` (windows) or `createImageBitmap` (workers), which both apply EXIF orientation
 /// themselves.
@@ -370,11 +423,19 @@ async fn browser_decode(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) ->
         }
         draw(src, tw, th, FILE_SMOOTHING, broken)
     };
-    if let Some(loaded) = load_image(blob).await {
-        let img = loaded.fails_as(broken)?;
-        return scaled(&img, img.natural_width(), img.natural_height()).map(Decoded::Drawn);
+    match load_image(blob).await {
+        Some(Loaded::Image(img)) => {
+            return scaled(&img, img.natural_width(), img.natural_height()).map(Decoded::Drawn)
+        }
+        Some(Loaded::Failed(cause)) => return Err(cause).fails_as(broken),
+        // `createImageBitmap` reads the blob itself, which no CSP directive governs.
+        Some(Loaded::Blocked(cause)) if !has_global("createImageBitmap") => {
+            return Err(cause).fails_as(SelfieError::Blocked)
+        }
+        Some(Loaded::Blocked(_)) | None => {}
     }
-    // Workers without ImageDecoder: no <img>, so a full-size decode.
+    // Workers without ImageDecoder (no <img>), or a page whose CSP blocks `blob:` images: a
+    // full-size decode.
     let bitmap = match create_image_bitmap(blob) {
         Ok(p) => JsFuture::from(p).await,
         Err(e) => Err(e),
@@ -395,7 +456,7 @@ impl Started {
     /// Starts decoding `blob`, where the browser has an `ImageDecoder` that takes its type;
     /// a JPEG at the smallest DCT scale that covers the output.
     async fn new(blob: &Blob, facts: &FileFacts, opts: &SelfieOptions) -> Option<Started> {
-        if !Reflect::has(&js_sys::global(), &"ImageDecoder".into()).unwrap_or(false) {
+        if !has_global("ImageDecoder") {
             return None;
         }
         let supported = JsFuture::from(ImageDecoder::is_type_supported(facts.mime).ok()?).await;
@@ -442,7 +503,7 @@ impl Started {
 
 /// The pixels of an upright decoded JPEG in wasm memory: `copyTo` measured faster than
 /// drawing the frame and reading the canvas back, and copying the frame's own 4-byte format
-/// (Chromium's is BGRX) faster than asking for RGBA (crate README).
+/// (Chromium's is BGRX) faster than asking for RGBA (docs/browser-module.md).
 async fn copy_frame(
     frame: &VideoFrame,
     full: (u32, u32),
@@ -731,9 +792,8 @@ async fn gate_and_encode(
     yield_to_event_loop().await;
     let mut selfie = converted.resize(watch);
     let refused = |error: SelfieError, selfie: &Selfie| Failure {
-        error,
-        cause: JsValue::UNDEFINED,
         metrics: Some(*selfie.metrics()),
+        ..error.into()
     };
     selfie.check().map_err(|e| refused(e, &selfie))?;
     if selfie.wants_faces() && has_face_detector() {

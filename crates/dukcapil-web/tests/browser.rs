@@ -689,7 +689,7 @@ async fn video_frame_from_the_fake_camera() {
 
 #[wasm_bindgen_test]
 fn nik_parsing() {
-    let info = parse_nik("3171 0245 0399 0001".into()).unwrap();
+    let info = parse_nik("3171 0245 0399 0001".into(), JsValue::UNDEFINED).unwrap();
     assert_eq!(text(&info, "normalized"), "3171024503990001");
     assert_eq!(text(&info, "birthDate"), "1999-03-05");
     assert_eq!(text(&info, "sex"), "female");
@@ -709,7 +709,7 @@ fn nik_parsing() {
     );
 
     // Merauke's pre-2022 code.
-    let old = parse_nik("9101011501900001".into()).unwrap();
+    let old = parse_nik("9101011501900001".into(), JsValue::UNDEFINED).unwrap();
     assert_eq!(text(&get(&old, "regency"), "movedTo"), "93.01");
 
     for (input, code) in [
@@ -720,12 +720,14 @@ fn nik_parsing() {
         ("3171023102990001", "NIK_BIRTH_DATE"),
         ("3171024503990000", "NIK_SERIAL"),
     ] {
-        let err = parse_nik(input.into()).unwrap_err();
+        let err = parse_nik(input.into(), JsValue::UNDEFINED).unwrap_err();
         assert_error(&err, "NikError", code);
     }
-    assert!(parse_nik(JsValue::from_f64(3171024503990001.0))
-        .unwrap_err()
-        .is_instance_of::<js_sys::TypeError>());
+    assert!(
+        parse_nik(JsValue::from_f64(3171024503990001.0), JsValue::UNDEFINED)
+            .unwrap_err()
+            .is_instance_of::<js_sys::TypeError>()
+    );
     assert!(is_valid_nik("3171024503990001".into()));
     assert!(!is_valid_nik("3171024503990000".into()));
     assert!(!is_valid_nik(JsValue::from_f64(1.0)));
@@ -777,7 +779,15 @@ fn client_checks_before_sending() {
 #[wasm_bindgen_test]
 fn client_reads_answers() {
     let ok = br#"{"status":"success","statusCode":200,"result":{"message":"ok","details":{"match":true,"score":91.5}},"metaData":{"requestId":"r1","transactionId":"t1"},"receipt":"h.c.s"}"#;
-    let r = read_verify_response(200, ok, Some("t1".into()), false, false).unwrap();
+    let r = read_verify_response(
+        200,
+        ok,
+        Some("t1".into()),
+        false,
+        false,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap();
     assert_eq!(get(&r, "match"), JsValue::TRUE);
     assert_eq!(num(&r, "score"), 91.5);
     assert_eq!(text(&r, "requestId"), "r1");
@@ -794,7 +804,15 @@ fn client_reads_answers() {
         (200, br#"{"status":"success","result":{"details":{"match":"maybe","score":1}}}"#, "UPSTREAM_ERROR", true),
     ];
     for (status, body, code, retryable) in cases {
-        let err = read_verify_response(status, body, None, false, false).unwrap_err();
+        let err = read_verify_response(
+            status,
+            body,
+            None,
+            false,
+            false,
+            "https://proxy.test/v1/dukcapilWithFacematch",
+        )
+        .unwrap_err();
         assert_error(&err, "FaceMatchError", code);
         assert_eq!(num(&err, "status"), f64::from(status));
         assert_eq!(
@@ -803,18 +821,58 @@ fn client_reads_answers() {
             "{code}"
         );
     }
-    let err = read_verify_response(422, cases[0].1, None, false, false).unwrap_err();
+    let err = read_verify_response(
+        422,
+        cases[0].1,
+        None,
+        false,
+        false,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap_err();
     assert_eq!(text(&err, "requestId"), "r2");
     assert_eq!(text(&err, "transactionId"), "t2");
     assert_eq!(text(&err, "receipt"), "h.c.s");
     // Another transaction's answer, a body over the cap, a sandbox answer not allowed.
-    let other = read_verify_response(200, ok, Some("t9".into()), false, false).unwrap_err();
+    let other = read_verify_response(
+        200,
+        ok,
+        Some("t9".into()),
+        false,
+        false,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap_err();
     assert_error(&other, "FaceMatchError", "UPSTREAM_ERROR");
-    let big = read_verify_response(200, b"", None, false, true).unwrap_err();
+    let big = read_verify_response(
+        200,
+        b"",
+        None,
+        false,
+        true,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap_err();
     assert_error(&big, "FaceMatchError", "UPSTREAM_ERROR");
     let sandbox = br#"{"status":"success","statusCode":200,"result":{"details":{"match":true,"score":1}},"metaData":{"requestId":"r","transactionId":"t"},"receipt":"h.c.s","sandbox":true}"#;
-    let refused = read_verify_response(200, sandbox, None, false, false).unwrap_err();
+    let refused = read_verify_response(
+        200,
+        sandbox,
+        None,
+        false,
+        false,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap_err();
     assert_error(&refused, "FaceMatchError", "SANDBOX_NOT_ALLOWED");
-    let allowed = read_verify_response(200, sandbox, None, true, false).unwrap();
+    let allowed = read_verify_response(
+        200,
+        sandbox,
+        None,
+        true,
+        false,
+        "https://proxy.test/v1/dukcapilWithFacematch",
+    )
+    .unwrap();
     assert_eq!(get(&allowed, "sandbox"), JsValue::TRUE);
 }

@@ -1,47 +1,40 @@
 // Public API of the npm package `dukcapil-facematch`. Hand-written, except the error-code
 // unions, which `cargo xtask codegen` makes from the Rust catalogues. `cargo xtask test`
-// type-checks it (tsc --strict) and fails when a generated part has drifted.
+// type-checks it (tsc --strict) and fails when a generated part has drifted. The NIK types
+// live in nik.d.ts (the `dukcapil-facematch/nik` entry) and are re-exported here.
+
+import type { NikInfo, NikErrorCode, ParseNikOptions } from './nik.js';
+export {
+  NikError,
+  type NikErrorCode,
+  type NikInfo,
+  type ParseNikOptions,
+  type Region,
+  type RegencyRegion,
+} from './nik.js';
 
 /** Loads the wasm module. Async APIs call it themselves; await it before `parseNik`/`isValidNik`. */
 export function init(wasmSource?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
-/** A region named by a NIK (Kemendagri codes, dotted: `32`, `32.01`, `32.01.05`). */
-export interface Region {
-  code: string;
-  /** `null` when the code is not in the bundled tables (district names are never bundled). */
-  name: string | null;
-}
-
-export interface RegencyRegion extends Region {
-  /** The current code when this regency moved province (e.g. `91.01` → `93.01` in 2022). */
-  movedTo: string | null;
-}
-
-export interface NikInfo {
-  /** The 16 digits, separators removed. */
-  normalized: string;
-  province: Region;
-  regency: RegencyRegion;
-  district: Region;
-  /** ISO `YYYY-MM-DD`. */
-  birthDate: string;
-  sex: 'male' | 'female';
-  /** 1–9999. */
-  serial: number;
-  /** For logs: `3201**********01`. */
-  masked: string;
-}
-
-/** Throws a `NikError`; throws a `TypeError` for a non-string. Needs `await init()` first. */
-export function parseNik(input: string): NikInfo;
+/**
+ * Throws a `NikError`; throws a `TypeError` for a non-string. Needs `await init()` first (or
+ * rethrows the error of a failed `init()`).
+ */
+export function parseNik(input: string, options?: ParseNikOptions): NikInfo;
 /** Needs `await init()` first. */
 export function isValidNik(input: string): boolean;
 
+/**
+ * A DOM class's instance type where the program has the DOM lib, else `never`: the
+ * declarations compile in a worker-only program (`lib: ["webworker"]`) too.
+ */
+type DomInstance<K extends string> = typeof globalThis extends Record<K, { prototype: infer T }> ? T : never;
+
 export type SelfieSource =
   | ImageData
-  | HTMLVideoElement
-  | HTMLCanvasElement
-  | HTMLImageElement
+  | DomInstance<'HTMLVideoElement'>
+  | DomInstance<'HTMLCanvasElement'>
+  | DomInstance<'HTMLImageElement'>
   | OffscreenCanvas
   | ImageBitmap
   | Blob
@@ -54,33 +47,33 @@ export type SelfieSource =
  */
 export interface SelfieChecks {
   /** `SELFIE_TOO_DARK` below this mean luma of the centre, 0–255 (default 60). */
-  minBrightness?: number;
+  minBrightness?: number | undefined;
   /** `SELFIE_TOO_DARK` above this share of nearly black centre pixels, 0–1 (default 0.5). */
-  maxDarkClipped?: number;
+  maxDarkClipped?: number | undefined;
   /** `SELFIE_TOO_BRIGHT` above this mean luma of the centre, 0–255 (default 210). */
-  maxBrightness?: number;
+  maxBrightness?: number | undefined;
   /** `SELFIE_TOO_BRIGHT` above this share of nearly white centre pixels, 0–1 (default 0.35). */
-  maxBrightClipped?: number;
+  maxBrightClipped?: number | undefined;
   /** `SELFIE_BLURRY` below this sharpness, 0–1 (default 0.5). */
-  minSharpness?: number;
+  minSharpness?: number | undefined;
   /**
    * Where the browser has the Shape Detection API's `FaceDetector`, refuse photos with no face
    * (`SELFIE_NO_FACE`) or several (`SELFIE_MULTIPLE_FACES`). Never required (default true).
    */
-  faces?: boolean;
+  faces?: boolean | undefined;
 }
 
 export interface PrepareSelfieOptions {
   /** Longest side of the output, 64–8192 (default 1280). Never upscales. */
-  maxDimension?: number;
+  maxDimension?: number | undefined;
   /** Hard limit on the output's size in bytes, 10,000–2,000,000 (default 2,000,000). */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Preferred JPEG quality in (0, 1] (default 0.85); lowered (to 0.40 at least) to fit. */
-  quality?: number;
+  quality?: number | undefined;
   /** Largest accepted width × height of the input (default 50,000,000). */
-  maxPixels?: number;
+  maxPixels?: number | undefined;
   /** The quality gate: on by default; `false` turns it off; an object sets thresholds. */
-  checks?: boolean | SelfieChecks;
+  checks?: boolean | SelfieChecks | undefined;
 }
 
 /** What the quality gate measured: enough for a form to show live guidance. */
@@ -125,15 +118,15 @@ export interface FaceMatchClientOptions {
    * The caller token your backend minted for this NIK and transaction, sent as
    * `Authorization: Bearer <token>`; a function is called before every request.
    */
-  token?: string | (() => string | Promise<string>);
+  token?: string | (() => string | Promise<string>) | undefined;
   /** Default 30,000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Accept answers of the proxy's sandbox (`"sandbox": true`, simulated). Default `false`:
    * they are refused with `SANDBOX_NOT_ALLOWED`, so a sandbox can never pass for production.
    */
-  allowSandbox?: boolean;
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  allowSandbox?: boolean | undefined;
+  fetch?: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
 }
 
 export interface VerifyRequest {
@@ -146,8 +139,8 @@ export interface VerifyRequest {
    * which the proxy requires. The answer must echo it, else `verify` rejects with
    * `UPSTREAM_ERROR` (not an answer to this request).
    */
-  transactionId?: string;
-  signal?: AbortSignal;
+  transactionId?: string | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface VerifyResult {
@@ -175,16 +168,6 @@ export class FaceMatchClient {
 }
 
 // error-code-unions:start (cargo xtask codegen)
-export type NikErrorCode =
-  | 'NIK_EMPTY'
-  | 'NIK_LENGTH'
-  | 'NIK_NOT_DIGITS'
-  | 'NIK_PROVINCE'
-  | 'NIK_REGENCY'
-  | 'NIK_DISTRICT'
-  | 'NIK_BIRTH_DATE'
-  | 'NIK_SERIAL';
-
 export type SelfieErrorCode =
   | 'SELFIE_EMPTY'
   | 'SELFIE_TRUNCATED'
@@ -195,6 +178,8 @@ export type SelfieErrorCode =
   | 'SELFIE_PDF_TOO_LARGE'
   | 'SELFIE_INVALID_OPTIONS'
   | 'SELFIE_INVALID_FRAME'
+  | 'SELFIE_BLOCKED'
+  | 'SELFIE_CROSS_ORIGIN'
   | 'SELFIE_INTERNAL'
   | 'SELFIE_NO_FRAME'
   | 'SELFIE_SOURCE_TYPE'
@@ -237,14 +222,12 @@ export type FaceMatchErrorCode =
   | 'BAD_REQUEST';
 // error-code-unions:end
 
-/** `message` is English; `messageId` is Bahasa Indonesia. Both are fit for end users. */
-export class NikError extends Error {
-  readonly name: 'NikError';
-  readonly code: NikErrorCode;
-  readonly messageId: string;
-}
-
+/**
+ * `message` is English; `messageId` is Bahasa Indonesia. Both are fit for end users. The
+ * error classes are for `instanceof`: only the module creates them.
+ */
 export class SelfieError extends Error {
+  private constructor();
   readonly name: 'SelfieError';
   readonly code: SelfieErrorCode;
   readonly messageId: string;
@@ -253,6 +236,7 @@ export class SelfieError extends Error {
 }
 
 export class FaceMatchError extends Error {
+  private constructor();
   readonly name: 'FaceMatchError';
   readonly code: FaceMatchErrorCode;
   readonly messageId: string;
@@ -268,4 +252,18 @@ export class FaceMatchError extends Error {
    * your backend like a verdict's. `null` otherwise.
    */
   readonly receipt: string | null;
+  /** The URL `verify` posted to; `null` when nothing was sent (the checks refused first). */
+  readonly url: string | null;
+  /**
+   * For developers, in English: why an answer was not read as the proxy's (not JSON, another
+   * shape, a score outside 0–100, another `transactionId` …), or why a request got no answer
+   * (unreachable, or CORS). `null` for the proxy's own refusals.
+   */
+  readonly reason: string | null;
+  /**
+   * The start (160 characters at most) of an answer that was not the proxy's, such as a
+   * gateway's page or a wrong path's 404, with digit runs and base64 runs removed (no NIK,
+   * selfie or token). `null` otherwise.
+   */
+  readonly bodyExcerpt: string | null;
 }

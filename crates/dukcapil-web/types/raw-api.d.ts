@@ -1,7 +1,7 @@
 /* tslint:disable */
 /* eslint-disable */
 
-import type { NikInfo, VerifyResult, PreparedSelfie, PrepareSelfieOptions, SelfieSource, FaceMatchError } from "./index.js";
+import type { NikInfo, ParseNikOptions, VerifyResult, PreparedSelfie, PrepareSelfieOptions, SelfieSource, FaceMatchError } from "./index.js";
 
 
 
@@ -13,9 +13,10 @@ export function checkVerifyRequest(nik: string, image: string, transaction_id: s
 
 /**
  * A `FaceMatchError` for a failure found in JS (`NETWORK`, `TIMEOUT`, `ABORTED`,
- * `UNAUTHORIZED` when the token callback fails), with catalogue messages.
+ * `UNAUTHORIZED` when the token callback fails), with catalogue messages, the URL it was
+ * about and, where JS knows more, the reason.
  */
-export function faceMatchError(code: string, cause: unknown): FaceMatchError;
+export function faceMatchError(code: string, cause: unknown, url?: string | null, reason?: string | null): FaceMatchError;
 
 /**
  * Whether `input` is a valid NIK today.
@@ -23,9 +24,10 @@ export function faceMatchError(code: string, cause: unknown): FaceMatchError;
 export function isValidNik(input: string): boolean;
 
 /**
- * Parses a NIK typed by a person; throws a `NikError` when it is not valid.
+ * Parses a NIK typed by a person; throws a `NikError` when it is not valid. With
+ * `{ strictRegions: true }`, a regency code not in the bundled tables is refused too.
  */
-export function parseNik(input: string): NikInfo;
+export function parseNik(input: string, options: ParseNikOptions | undefined): NikInfo;
 
 /**
  * Prepares a selfie for upload; rejects with a `SelfieError`.
@@ -38,11 +40,12 @@ export function prepareSelfie(source: SelfieSource, options: PrepareSelfieOption
  * `FaceMatchError` (with the receipt of a definitive refusal). `too_large`: the body was
  * over the cap and not read.
  */
-export function readVerifyResponse(status: number, body: Uint8Array | number[], transaction_id: string | null | undefined, allow_sandbox: boolean, too_large: boolean): VerifyResult;
+export function readVerifyResponse(status: number, body: Uint8Array | number[], transaction_id: string | null | undefined, allow_sandbox: boolean, too_large: boolean, url: string): VerifyResult;
 
 /**
- * The URL `verify` posts to: `endpoint` (the proxy's base URL, or its full verify URL) if it
- * is `https:`, or `http:` on loopback only; else throws a `TypeError`. The rule is the one
- * the proxy applies to its own upstream URLs.
+ * Checks the `endpoint` a `FaceMatchClient` was given (`https:`, or `http:` on loopback; no
+ * credentials, query or fragment: the rule the proxy applies to its own upstream URLs, plus
+ * the last two) and returns `joined`, the verify URL the client made from it with the URL
+ * API; else throws a `TypeError` saying what is wrong.
  */
-export function verifyUrl(endpoint: string): string;
+export function verifyUrl(endpoint: string, joined: string): string;

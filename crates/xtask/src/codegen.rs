@@ -113,6 +113,14 @@ pub const OUTPUTS: &[Output] = &[
         ),
     },
     Output {
+        path: "crates/dukcapil-web/types/nik.d.ts",
+        needs: Needs::Nothing,
+        generate: Generate::Sections(
+            Comment::Slashes,
+            &[("nik-error-codes", Body::Plain(npm::nik_error_codes))],
+        ),
+    },
+    Output {
         path: "crates/dukcapil-web/js/index.js",
         needs: Needs::Nothing,
         generate: Generate::Sections(

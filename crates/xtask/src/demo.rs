@@ -111,10 +111,10 @@ pub fn run(root: &Path, tools: &Tools, args: &[String]) -> Result<()> {
     let app = format!("http://{DEMO_ADDR}:{APP_PORT}");
     let proxy_url = format!("http://{DEMO_ADDR}:{PROXY_PORT}");
     // Over [env.demo] in wrangler.toml (the deployed demo: an anonymous sandbox): tokens
-    // required, and the page's origin allowed.
+    // required, and the page's origin (and any `--allow-origin`) allowed.
     let mut vars = vec![
         "ALLOW_ANONYMOUS:false".to_string(),
-        format!("ALLOWED_ORIGINS:{app}"),
+        format!("ALLOWED_ORIGINS:{}", allowed_origins(&app, args)),
     ];
     if live {
         vars.push("SANDBOX:false".into());
@@ -209,4 +209,39 @@ fn stop(child: &mut std::process::Child) {
         let _ = child.kill();
     }
     let _ = child.wait();
+}
+
+/// The demo page's origin, and every `--allow-origin ORIGIN` (repeatable): a page of your own
+/// (a Vite dev server, say) may call the demo proxy too.
+fn allowed_origins(app: &str, args: &[String]) -> String {
+    let mut origins = vec![app];
+    origins.extend(
+        args.windows(2)
+            .filter(|w| w[0] == "--allow-origin")
+            .map(|w| w[1].trim_end_matches('/')),
+    );
+    origins.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_origins;
+
+    #[test]
+    fn allow_origin_adds_origins_to_the_demo_page() {
+        let args: Vec<String> = [
+            "--live",
+            "--allow-origin",
+            "http://localhost:5173/",
+            "--allow-origin",
+            "https://a.test",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            allowed_origins("http://127.0.0.1:8787", &args),
+            "http://127.0.0.1:8787,http://localhost:5173,https://a.test"
+        );
+        assert_eq!(allowed_origins("http://x", &[]), "http://x");
+    }
 }

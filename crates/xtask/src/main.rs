@@ -23,7 +23,9 @@ commands:
   test                 every check and test suite (what CI runs)
   build [worker|package]  build the npm package (crates/dukcapil-web/pkg, copied to www/vendor)
                        and the Worker (build/), or only one; never needs a browser
-  demo [--live]        build and serve the demo onboarding page (sandbox; --live: real HyperVerge)
+  demo [--live] [--allow-origin ORIGIN]
+                       build and serve the demo onboarding page (sandbox; --live: real HyperVerge;
+                       --allow-origin: a page of yours may call the demo proxy too)
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK --txn ID [--sub S] [--ttl SECS]  mint a caller token for local use
   keygen               print a fresh receipt signing key (a private P-256 JWK)
@@ -160,27 +162,24 @@ fn test(root: &std::path::Path) -> Result<()> {
     )?;
     // The glue crates compile only their wasm32 code there, so lint them there too.
     util::step("cargo clippy -D warnings for wasm32");
-    util::run(
-        root,
-        &cargo,
-        &[
-            "clippy",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "dukcapil-core",
-            "-p",
-            "dukcapil-selfie",
-            "-p",
-            "dukcapil-web",
-            "-p",
-            "dukcapil-proxy",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    let wasm_clippy = |packages: &[&str]| {
+        let mut args = vec!["clippy", "--target", "wasm32-unknown-unknown"];
+        args.extend(packages);
+        args.extend(["--", "-D", "warnings"]);
+        util::run(root, &cargo, &args, &[])
+    };
+    wasm_clippy(&[
+        "-p",
+        "dukcapil-core",
+        "-p",
+        "dukcapil-selfie",
+        "-p",
+        "dukcapil-web",
+        "-p",
+        "dukcapil-proxy",
+    ])?;
+    // The NIK-only module of `dukcapil-facematch/nik` is dukcapil-web without `full`.
+    wasm_clippy(&["-p", "dukcapil-web", "--no-default-features"])?;
     util::step("edge proxy (dukcapil-proxy) under Miniflare/workerd");
     proxy::test(root, &tools)?;
     util::step("browser module (dukcapil-web) in headless Chromium");

@@ -14,9 +14,9 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// rather than in .cargo/config.toml, so the Worker's build is untouched.
 const SIMD: &str = "-Ctarget-feature=+simd128";
 /// The workspace profile is opt-level "s"; the crate with the pixel kernels gets 3
-/// (measured: crate README).
+/// (measured: docs/browser-module.md).
 const HOT_CRATES: &[&str] = &["dukcapil-selfie"];
-/// Measured: see the crate README ("Build choices"). `--converge` repeats the passes until
+/// Measured: see docs/browser-module.md ("Build choices"). `--converge` repeats the passes until
 /// the size stops falling: −0.2 to −0.4 KB gz for about 2 s more.
 const WASM_OPT_LEVEL: &str = "-Oz";
 const WASM_OPT_CONVERGE: &str = "--converge";
@@ -32,6 +32,8 @@ pub const WASM_FEATURES: &[&str] = &[
 ];
 /// The whole module (JS + wasm), gzip -9.
 pub const SIZE_BUDGET_GZ: u64 = 100 * 1024;
+/// The NIK-only entry (`dukcapil-facematch/nik`: JS + wasm), gzip -9.
+pub const NIK_SIZE_BUDGET_GZ: u64 = 25 * 1024;
 
 fn crate_dir(root: &Path) -> PathBuf {
     root.join("crates/dukcapil-web")
@@ -96,8 +98,8 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
         .map_err(|e| XtaskError::new(format!("copy {} → {}: {e}", from.display(), to.display())))
 }
 
-/// Gzipped sizes of what a page downloads: the JS as shipped, the JS as an app's bundler
-/// ships it (esbuild --minify), and the wasm.
+/// Gzipped sizes of what a page downloads for one entry: the JS as shipped (bundled, not
+/// minified), the JS as an app's bundler ships it (esbuild --minify), and the wasm.
 pub struct ModuleSize {
     pub js_gz: u64,
     pub js_min_gz: u64,
@@ -111,38 +113,86 @@ impl ModuleSize {
     }
 }
 
-pub fn module_size(root: &Path, tools: &Tools) -> Result<ModuleSize> {
+/// An entry of the package: its JS, its wasm, and its size budget (gzip -9, minified JS + wasm).
+pub struct Entry {
+    pub specifier: &'static str,
+    pub js: &'static str,
+    pub wasm: &'static str,
+    pub budget_gz: u64,
+}
+
+pub const ENTRIES: [Entry; 2] = [
+    Entry {
+        specifier: "dukcapil-facematch",
+        js: "index.js",
+        wasm: "dukcapil_web_bg.wasm",
+        budget_gz: SIZE_BUDGET_GZ,
+    },
+    Entry {
+        specifier: "dukcapil-facematch/nik",
+        js: "nik.js",
+        wasm: "dukcapil_nik_bg.wasm",
+        budget_gz: NIK_SIZE_BUDGET_GZ,
+    },
+];
+
+pub fn module_size(root: &Path, tools: &Tools, entry: &Entry) -> Result<ModuleSize> {
     let pkg = pkg_dir(root);
-    let mut js = vec![snippet_errors(&pkg)?];
-    js.extend(
-        ["index.js", "errors.js", "dukcapil_web.js"]
-            .iter()
-            .map(|f| pkg.join(f)),
-    );
-    let mut js_gz = 0;
-    for f in &js {
-        js_gz += util::gzip_len(f)?;
+    let mut js = [0u64; 2];
+    for (n, minify) in [false, true].into_iter().enumerate() {
+        let bundle = target_dir(root).join(format!("size/{}.{n}.js", entry.js));
+        let out = format!("--outfile={}", bundle.display());
+        let mut args = vec![
+            pkg.join(entry.js).to_string_lossy().into_owned(),
+            "--bundle".into(),
+            "--format=esm".into(),
+            "--log-level=warning".into(),
+            out,
+        ];
+        if minify {
+            args.push("--minify".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        util::run(
+            root,
+            &tools.node_bin.join("esbuild").to_string_lossy(),
+            &args,
+            &[],
+        )?;
+        js[n] = util::gzip_len(&bundle)?;
     }
-    let bundle = target_dir(root).join("size/bundle.min.js");
-    let out = format!("--outfile={}", bundle.display());
-    util::run(
-        root,
-        &tools.node_bin.join("esbuild").to_string_lossy(),
-        &[
-            &pkg.join("index.js").to_string_lossy(),
-            "--bundle",
-            "--minify",
-            "--format=esm",
-            "--log-level=warning",
-            &out,
-        ],
-        &[],
-    )?;
     Ok(ModuleSize {
-        js_gz,
-        js_min_gz: util::gzip_len(&bundle)?,
-        wasm_gz: util::gzip_len(&pkg.join("dukcapil_web_bg.wasm"))?,
+        js_gz: js[0],
+        js_min_gz: js[1],
+        wasm_gz: util::gzip_len(&pkg.join(entry.wasm))?,
     })
+}
+
+/// Prints each entry's size; fails when one is over its budget.
+fn check_sizes(root: &Path, tools: &Tools) -> Result<()> {
+    let kb = |b: u64| b as f64 / 1024.0;
+    for entry in &ENTRIES {
+        let size = module_size(root, tools, entry)?;
+        println!(
+            "  {}: gzip -9: wasm {:.1} KB + JS {:.1} KB ({:.1} KB as shipped) = {:.1} KB (budget {} KB)",
+            entry.specifier,
+            kb(size.wasm_gz),
+            kb(size.js_min_gz),
+            kb(size.js_gz),
+            kb(size.total()),
+            entry.budget_gz / 1024
+        );
+        if size.total() > entry.budget_gz {
+            return Err(XtaskError::new(format!(
+                "{} is {:.1} KB gzipped (wasm + minified JS), over its {} KB budget: see \
+                 docs/browser-module.md, \"Size\"",
+                entry.specifier,
+                kb(size.total()),
+                entry.budget_gz / 1024
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// wasm-bindgen copies `js/errors.js` to `snippets/dukcapil-web-<hash>/js/errors.js`.
@@ -158,20 +208,11 @@ fn snippet_errors(pkg: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// Builds `crates/dukcapil-web/pkg`, the npm package.
+/// Builds `crates/dukcapil-web/pkg`, the npm package; fails when an entry is over its size
+/// budget.
 pub fn build(root: &Path, tools: &Tools) -> Result<()> {
     build_variant(root, tools, None, &pkg_dir(root))?;
-    let size = module_size(root, tools)?;
-    let kb = |b: u64| b as f64 / 1024.0;
-    println!(
-        "  size, gzip -9: wasm {:.1} KB + JS {:.1} KB ({:.1} KB as shipped) = {:.1} KB (budget {} KB)",
-        kb(size.wasm_gz),
-        kb(size.js_min_gz),
-        kb(size.js_gz),
-        kb(size.total()),
-        SIZE_BUDGET_GZ / 1024
-    );
-    Ok(())
+    check_sizes(root, tools)
 }
 
 /// The package built with the `stage-timing` feature, for the benchmark only.
@@ -179,15 +220,20 @@ fn stages_pkg_dir(root: &Path) -> PathBuf {
     target_dir(root).join("pkg-stages")
 }
 
-/// Builds the package into `pkg`, with a cargo `feature` of dukcapil-web if given (only the
-/// published build, without one, updates the raw declarations kept for the drift check).
-fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) -> Result<()> {
+/// One wasm module of the package: cargo (wasm32 + simd128) with `cargo_args`, wasm-bindgen
+/// `--out-name out_name` into `out`, wasm-opt. The glue's `@ts-self-types` pointer is dropped:
+/// the package's declarations are its own (`index.d.ts`, `nik.d.ts`).
+fn build_module(
+    root: &Path,
+    tools: &Tools,
+    cargo_args: &[String],
+    out_name: &str,
+    out: &Path,
+) -> Result<()> {
     let env = cargo_env(root, tools)?;
     util::step(&format!(
-        "dukcapil-web: cargo build --release (wasm32 + simd128{})",
-        feature
-            .map(|f| format!(", feature {f}"))
-            .unwrap_or_default()
+        "dukcapil-web: cargo build --release (wasm32 + simd128) {}",
+        cargo_args.join(" ")
     ));
     let mut args: Vec<String> = [
         "build",
@@ -206,18 +252,18 @@ fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) 
         args.push("--config".into());
         args.push(format!("profile.release.package.{krate}.opt-level=3"));
     }
-    if let Some(f) = feature {
-        args.extend(["--features".into(), f.into()]);
-    }
+    args.extend(cargo_args.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_env(root, &util::cargo(), &args, &env)?;
     let wasm = target_dir(root)
         .join(WASM_TARGET)
         .join("release/dukcapil_web.wasm");
-    if pkg.exists() {
-        std::fs::remove_dir_all(pkg)?;
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
     }
-    util::step("dukcapil-web: wasm-bindgen --target web");
+    util::step(&format!(
+        "dukcapil-web: wasm-bindgen --target web ({out_name})"
+    ));
     let bindgen = bindgen_dir(tools)?.join("wasm-bindgen");
     util::run(
         root,
@@ -225,27 +271,85 @@ fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) 
         &[
             OsStr::new("--target"),
             OsStr::new("web"),
+            OsStr::new("--out-name"),
+            OsStr::new(out_name),
             OsStr::new("--out-dir"),
-            pkg.as_os_str(),
+            out.as_os_str(),
             wasm.as_os_str(),
         ],
         &[],
     )?;
-    util::step(&format!("dukcapil-web: wasm-opt {WASM_OPT_LEVEL}"));
-    let bg = pkg.join("dukcapil_web_bg.wasm");
+    util::step(&format!(
+        "dukcapil-web: wasm-opt {WASM_OPT_LEVEL} ({out_name})"
+    ));
+    let bg = out.join(format!("{out_name}_bg.wasm"));
     let wasm_opt = tools.node_bin.join("wasm-opt");
     let mut args: Vec<&OsStr> = vec![OsStr::new(WASM_OPT_LEVEL), OsStr::new(WASM_OPT_CONVERGE)];
     args.extend(WASM_FEATURES.iter().map(OsStr::new));
     args.extend([OsStr::new("--strip-debug"), OsStr::new("--strip-producers")]);
     args.extend([bg.as_os_str(), OsStr::new("-o"), bg.as_os_str()]);
     util::run(root, &wasm_opt.to_string_lossy(), &args, &[])?;
+    let glue = out.join(format!("{out_name}.js"));
+    let text = std::fs::read_to_string(&glue)?;
+    let kept: Vec<&str> = text
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("/* @ts-self-types="))
+        .collect();
+    std::fs::write(&glue, kept.concat())?;
+    Ok(())
+}
+
+/// Where the NIK-only module is built before it joins the package.
+fn nik_out_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("pkg-nik")
+}
+
+/// The NIK-only module (`--no-default-features`: NIK rules and region names), into `pkg`.
+fn build_nik(root: &Path, tools: &Tools, pkg: &Path) -> Result<()> {
+    let out = nik_out_dir(root);
+    build_module(
+        root,
+        tools,
+        &["--no-default-features".into()],
+        NIK_MODULE,
+        &out,
+    )?;
+    for f in [format!("{NIK_MODULE}.js"), format!("{NIK_MODULE}_bg.wasm")] {
+        copy(&out.join(&f), &pkg.join(&f))?;
+    }
+    // Both glues import the same errors.js snippet (one NikError class); check it is so.
+    let main = snippet_errors(pkg)?;
+    let nik = snippet_errors(&out)?;
+    if main.strip_prefix(pkg).ok() != nik.strip_prefix(&out).ok() {
+        return Err(XtaskError::new(format!(
+            "the NIK module's errors.js snippet ({}) is not the main one's ({})",
+            nik.display(),
+            main.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The NIK-only module's wasm-bindgen name (`dukcapil_nik.js`, `dukcapil_nik_bg.wasm`).
+const NIK_MODULE: &str = "dukcapil_nik";
+
+/// Builds the package into `pkg`, with a cargo `feature` of dukcapil-web if given (only the
+/// published build, without one, updates the raw declarations kept for the drift check).
+fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) -> Result<()> {
+    let cargo_args: Vec<String> = feature
+        .map(|f| vec!["--features".to_string(), f.to_string()])
+        .unwrap_or_default();
+    build_module(root, tools, &cargo_args, "dukcapil_web", pkg)?;
 
     let dir = crate_dir(root);
-    copy(&dir.join("js/index.js"), &pkg.join("index.js"))?;
+    for f in ["index.js", "nik.js", "loader.js"] {
+        copy(&dir.join("js").join(f), &pkg.join(f))?;
+    }
     copy(
         &dir.join("types/dukcapil-facematch.d.ts"),
         &pkg.join("index.d.ts"),
     )?;
+    copy(&dir.join("types/nik.d.ts"), &pkg.join("nik.d.ts"))?;
     copy(&dir.join("npm/package.json"), &pkg.join("package.json"))?;
     copy(&dir.join("README.md"), &pkg.join("README.md"))?;
     // The licence, and the notices the ODbL region data and the IJG code ask for.
@@ -279,7 +383,10 @@ fn build_variant(root: &Path, tools: &Tools, feature: Option<&str>, pkg: &Path) 
     }
     std::fs::remove_file(pkg.join("dukcapil_web.d.ts"))?;
     std::fs::remove_file(pkg.join("dukcapil_web_bg.wasm.d.ts"))?;
-    Ok(())
+    match feature {
+        None => build_nik(root, tools, pkg),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The raw exports' declarations as built; `cargo xtask codegen` commits them.
@@ -291,7 +398,8 @@ fn node(root: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<()> {
     util::run(root, "node", args, env)
 }
 
-/// Everything for the browser package, in this order: build; declarations (drift, no
+/// Everything for the browser package, in this order: build (which checks the entries' size
+/// budgets); declarations (drift, no
 /// `any`, tsc --strict); size budget; wasm-bindgen-test in headless Chromium (every selfie
 /// source, the fake camera, NIK and client rules); FaceMatchClient against an HTTP double;
 /// the npm tarball in a Vite app and a plain module page.
@@ -302,6 +410,7 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     codegen::ensure(root, codegen::Mode::Check, &[codegen::Needs::WebBuild])?;
     for f in [
         crate_dir(root).join("types/dukcapil-facematch.d.ts"),
+        crate_dir(root).join("types/nik.d.ts"),
         crate_dir(root).join("types/raw-api.d.ts"),
     ] {
         let text = std::fs::read_to_string(&f)?;
@@ -317,25 +426,17 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
         }
     }
     let tsc = tools.node_bin.join("tsc");
-    util::run(
-        root,
-        &tsc.to_string_lossy(),
-        &["-p", "tests/web/types/tsconfig.json"],
-        &[],
-    )?;
+    // With the DOM, and in a worker-only program (no DOM lib).
+    for config in ["tsconfig.json", "tsconfig.worker.json"] {
+        util::run(
+            root,
+            &tsc.to_string_lossy(),
+            &["-p", &format!("tests/web/types/{config}")],
+            &[],
+        )?;
+    }
 
     lint_package(root, tools)?;
-
-    util::step("dukcapil-web: size budget");
-    let size = module_size(root, tools)?;
-    if size.total() > SIZE_BUDGET_GZ {
-        return Err(XtaskError::new(format!(
-            "the browser module is {:.1} KB gzipped (wasm + minified JS), over the {} KB \
-             budget: see the crate README, \"Size\"",
-            size.total() as f64 / 1024.0,
-            SIZE_BUDGET_GZ / 1024
-        )));
-    }
 
     util::step("dukcapil-web: wasm-bindgen-test in headless Chromium (fake camera)");
     let y4m = target_dir(root).join("face.y4m");
@@ -389,7 +490,11 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
     let env: &[(&str, &OsStr)] = &[("CHROMIUM", browser.chromium.as_os_str())];
     util::step("dukcapil-web: FaceMatchClient against an HTTP double (headless Chromium)");
     node(root, &["--test", "tests/web/client.test.mjs"], env)?;
-    util::step("dukcapil-web: npm tarball in a Vite app and a plain module page");
+    util::step(
+        "dukcapil-web: strict CSP, cross-origin images, options, init failures, the NIK entry",
+    );
+    node(root, &["--test", "tests/web/errors.test.mjs"], env)?;
+    util::step("dukcapil-web: npm tarball in Vite apps, a plain page, Node; the README's examples");
     node(root, &["--test", "tests/web/package.test.mjs"], env)?;
     Ok(())
 }
@@ -437,6 +542,7 @@ fn lint_package(root: &Path, tools: &Tools) -> Result<()> {
             // nature, so attw's "no resolution" for it is expected, not a defect.
             "--exclude-entrypoints",
             "./dukcapil_web_bg.wasm",
+            "./dukcapil_nik_bg.wasm",
         ],
         &[],
     )

@@ -16,6 +16,12 @@ import {
   type VerifyResult,
   type FaceMatchErrorCode,
 } from 'dukcapil-facematch';
+import {
+  init as initNik,
+  parseNik as parseNikOnly,
+  isValidNik as isValidNikOnly,
+  NikError as NikErrorOnly,
+} from 'dukcapil-facematch/nik';
 
 export async function onboarding(video: HTMLVideoElement, nikInput: string): Promise<string> {
   await init();
@@ -93,3 +99,60 @@ parseNik(3171024503990001);
 new FaceMatchClient({});
 // @ts-expect-error: allowSandbox is a boolean.
 new FaceMatchClient({ endpoint: 'https://verify.example.com', allowSandbox: 'yes' });
+
+// The error classes come from the module only: `new NikError('bad')` would lack code and
+// messageId at runtime.
+// @ts-expect-error: private constructor.
+new NikError('bad');
+// @ts-expect-error: private constructor.
+new SelfieError('bad');
+// @ts-expect-error: private constructor.
+new FaceMatchError('bad');
+
+/** exactOptionalPropertyTypes: an explicit `undefined` is as good as leaving a field out. */
+export async function explicitUndefined(blob: Blob, maybeToken: string | undefined): Promise<string> {
+  const client = new FaceMatchClient({
+    endpoint: 'https://verify.example.com',
+    token: maybeToken,
+    timeoutMs: undefined,
+    allowSandbox: undefined,
+    fetch: undefined,
+  });
+  const selfie = await prepareSelfie(blob, { quality: undefined, checks: { faces: undefined } });
+  const strict: NikInfo = parseNik('3171024503990001', { strictRegions: undefined });
+  try {
+    const r = await client.verify({ nik: strict.normalized, selfie, transactionId: undefined, signal: undefined });
+    return r.receipt;
+  } catch (e) {
+    if (!(e instanceof FaceMatchError)) throw e;
+    // Where the request went, and why an answer was not the proxy's.
+    const detail: string = `${e.url ?? ''} ${e.reason ?? ''} ${e.bodyExcerpt ?? ''}`;
+    return detail;
+  }
+}
+
+export function strictForm(input: string): boolean {
+  try {
+    parseNik(input, { strictRegions: true });
+    return true;
+  } catch (e) {
+    if (e instanceof NikError && e.code === 'NIK_REGENCY') return false;
+    throw e;
+  }
+}
+
+// @ts-expect-error: strictRegions is a boolean.
+parseNik('3171024503990001', { strictRegions: 'yes' });
+
+/** The NIK-only entry: the same NikError class, its own init. */
+export async function nikOnly(input: string): Promise<string | null> {
+  await initNik();
+  if (!isValidNikOnly(input)) return null;
+  try {
+    return parseNikOnly(input, { strictRegions: true }).regency.name;
+  } catch (e) {
+    const same: typeof NikError = NikErrorOnly;
+    if (e instanceof same) return e.code;
+    throw e;
+  }
+}

@@ -90,12 +90,16 @@ pub struct EnvelopeFailure {
     /// The receipt of a definitive refusal.
     pub receipt: Option<String>,
     pub sandbox: bool,
+    /// Why the answer was not read as the proxy's (for developers, in English; no data from
+    /// the answer): `None` for the proxy's own error envelope.
+    pub reason: Option<&'static str>,
 }
 
 impl EnvelopeFailure {
-    fn foreign(code: ErrorCode) -> EnvelopeFailure {
+    fn foreign(code: ErrorCode, reason: &'static str) -> EnvelopeFailure {
         EnvelopeFailure {
             code,
+            reason: Some(reason),
             ours: false,
             request_id: None,
             transaction_id: None,
@@ -111,6 +115,8 @@ pub fn foreign_code(http_status: u16) -> ErrorCode {
         401 => ErrorCode::Unauthorized,
         429 => ErrorCode::RateLimited,
         400..=499 => ErrorCode::BadRequest,
+        // A gateway in front of the proxy gave up waiting.
+        504 => ErrorCode::UpstreamTimeout,
         _ => ErrorCode::UpstreamError,
     }
 }
@@ -139,28 +145,50 @@ fn read_extras(v: &Map<String, Value>) -> Option<(Option<String>, bool)> {
     Some((receipt, sandbox))
 }
 
-fn read_success(http_status: u16, v: &Map<String, Value>) -> Option<Verdict> {
-    if http_status != 200 || v.get("statusCode")?.as_u64()? != 200 {
-        return None;
+fn read_success(http_status: u16, v: &Map<String, Value>) -> Result<Verdict, &'static str> {
+    if http_status != 200 || v.get("statusCode").and_then(Value::as_u64) != Some(200) {
+        return Err("a success answer needs HTTP 200 and `statusCode: 200`");
     }
-    let result = v.get("result")?.as_object()?;
-    let details = result.get("details")?.as_object()?;
-    let is_match = details.get("match")?.as_bool()?;
-    let score = details.get("score")?.as_f64()?;
+    let details = v
+        .get("result")
+        .and_then(Value::as_object)
+        .and_then(|r| r.get("details"))
+        .and_then(Value::as_object)
+        .ok_or("a success answer without `result.details`")?;
+    let is_match = details
+        .get("match")
+        .and_then(Value::as_bool)
+        .ok_or("`result.details.match` is not a boolean")?;
+    let score = details
+        .get("score")
+        .and_then(Value::as_f64)
+        .ok_or("`result.details.score` is not a number")?;
     if !(0.0..=100.0).contains(&score) {
-        return None;
+        return Err("`result.details.score` is outside 0–100");
     }
-    let message = match result.get("message") {
+    let result = v.get("result").and_then(Value::as_object);
+    let field = |name: &str| result.and_then(|r| r.get(name));
+    let message = match field("message") {
         None | Some(Value::Null) => None,
-        Some(m) => Some(m.as_str()?.to_owned()),
+        Some(m) => Some(
+            m.as_str()
+                .ok_or("`result.message` is not a string")?
+                .to_owned(),
+        ),
     };
-    let s3_url = match result.get("s3Url") {
+    let s3_url = match field("s3Url") {
         None => None,
-        Some(u) => Some(u.as_str()?.to_owned()),
+        Some(u) => Some(
+            u.as_str()
+                .ok_or("`result.s3Url` is not a string")?
+                .to_owned(),
+        ),
     };
-    let (request_id, transaction_id) = read_meta(v)?;
-    let (receipt, sandbox) = read_extras(v)?;
-    Some(Verdict {
+    let (request_id, transaction_id) =
+        read_meta(v).ok_or("`metaData` without string `requestId` and `transactionId`")?;
+    let (receipt, sandbox) =
+        read_extras(v).ok_or("`receipt` is not a string or `sandbox` is not `true`")?;
+    Ok(Verdict {
         result: MatchResult {
             is_match,
             score,
@@ -191,6 +219,7 @@ fn read_failure(http_status: u16, v: &Map<String, Value>) -> Option<EnvelopeFail
         transaction_id: Some(transaction_id),
         receipt,
         sandbox,
+        reason: None,
     })
 }
 
@@ -198,15 +227,70 @@ fn read_failure(http_status: u16, v: &Map<String, Value>) -> Option<EnvelopeFail
 /// (other fields are allowed, so that later proxies can add some); anything else, including a
 /// verdict in the vendor's looser forms, is a foreign answer read by its status alone.
 pub fn read_envelope(http_status: u16, body: &[u8]) -> Result<Verdict, EnvelopeFailure> {
-    let foreign = EnvelopeFailure::foreign(foreign_code(http_status));
+    let foreign = |reason| EnvelopeFailure::foreign(foreign_code(http_status), reason);
     let Some(v) = parse_object(body) else {
-        return Err(foreign);
+        return Err(foreign("the answer is not a JSON object"));
     };
     match v.get("status").and_then(Value::as_str) {
-        Some("success") => read_success(http_status, &v).ok_or(foreign),
-        Some("failure") => Err(read_failure(http_status, &v).unwrap_or(foreign)),
-        _ => Err(foreign),
+        Some("success") => read_success(http_status, &v).map_err(foreign),
+        Some("failure") => Err(read_failure(http_status, &v).unwrap_or_else(|| {
+            foreign(
+                "a failure answer without the proxy's `error.code`, `statusCode` and `metaData`",
+            )
+        })),
+        _ => Err(foreign(
+            "not the proxy's envelope (no `status: \"success\"` or `\"failure\"`)",
+        )),
     }
+}
+
+/// The longest excerpt of a foreign answer the client reports, in characters.
+pub const EXCERPT_CHARS: usize = 160;
+
+/// A short excerpt of an answer that is not the proxy's (a gateway page, a wrong path's 404),
+/// for `FaceMatchError.bodyExcerpt`: printable ASCII only (other bytes become `?`, whitespace
+/// and control bytes one space; byte-wise, which keeps the browser module small), at most
+/// [`EXCERPT_CHARS`], and free of what could be personal data: runs of 6 or more digits (a
+/// NIK) become `#`, runs of 32 or more base64 characters (a selfie, a token) become `…`.
+/// `None` for an empty answer.
+pub fn answer_excerpt(body: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 6 && run.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('#');
+        } else if run.len() >= 32 {
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for &b in body {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_') {
+            run.push(char::from(b));
+            continue;
+        }
+        flush(&mut run, &mut out);
+        let c = match b {
+            0x21..=0x7e => char::from(b),
+            0x80.. if out.ends_with('?') => continue,
+            0x80.. => '?',
+            _ if out.ends_with(' ') => continue,
+            _ => ' ',
+        };
+        out.push(c);
+    }
+    flush(&mut run, &mut out);
+    let out = out.trim_matches(' ');
+    if out.is_empty() {
+        return None;
+    }
+    // Counted in chars: `…` is one.
+    Some(match out.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out.to_string(),
+    })
 }
 
 /// The largest answer the browser client reads: ours are under 2 KiB.
@@ -233,7 +317,10 @@ pub fn read_answer(
     expected: &Expected<'_>,
 ) -> Result<Verdict, EnvelopeFailure> {
     if expected.too_large {
-        return Err(EnvelopeFailure::foreign(foreign_code(http_status)));
+        return Err(EnvelopeFailure::foreign(
+            foreign_code(http_status),
+            "the answer is larger than 64 KiB (not read)",
+        ));
     }
     let answer = read_envelope(http_status, body);
     let (transaction_id, sandbox, ours) = match &answer {
@@ -243,15 +330,15 @@ pub fn read_answer(
     if !ours {
         return answer;
     }
-    let not_ours = || Err(EnvelopeFailure::foreign(ErrorCode::UpstreamError));
+    let not_ours = |reason| Err(EnvelopeFailure::foreign(ErrorCode::UpstreamError, reason));
     if expected
         .transaction_id
         .is_some_and(|t| Some(t) != transaction_id)
     {
-        return not_ours();
+        return not_ours("the answer echoes another `transactionId` than the one sent");
     }
     if matches!(&answer, Ok(v) if v.receipt.is_none()) {
-        return not_ours();
+        return not_ours("a verdict without the proxy's `receipt`");
     }
     if sandbox && !expected.allow_sandbox {
         let (request_id, transaction_id) = match answer {
@@ -265,6 +352,7 @@ pub fn read_answer(
             transaction_id,
             receipt: None,
             sandbox: true,
+            reason: None,
         });
     }
     answer
@@ -383,6 +471,7 @@ mod tests {
         assert_eq!(foreign_code(429), ErrorCode::RateLimited);
         assert_eq!(foreign_code(404), ErrorCode::BadRequest);
         assert_eq!(foreign_code(500), ErrorCode::UpstreamError);
+        assert_eq!(foreign_code(504), ErrorCode::UpstreamTimeout);
         assert_eq!(foreign_code(200), ErrorCode::UpstreamError);
     }
 
@@ -468,5 +557,72 @@ mod tests {
             read(401, "<html>", sent(Some("x"))).unwrap_err(),
             (ErrorCode::Unauthorized, false)
         );
+    }
+
+    #[test]
+    fn foreign_answers_say_what_was_wrong() {
+        let cases: [(u16, &str, &str); 5] = [
+            (
+                422,
+                r#"{"error":"Face not detected"}"#,
+                "not the proxy's envelope",
+            ),
+            (404, "Cannot POST /x", "not a JSON object"),
+            (
+                200,
+                r#"{"status":"success","statusCode":200,"result":{"details":{"match":true,"score":150}},"metaData":{"requestId":"r","transactionId":"t"}}"#,
+                "outside 0–100",
+            ),
+            (
+                200,
+                r#"{"status":"success","statusCode":200,"result":{"details":{"match":"yes","score":1}}}"#,
+                "`result.details.match` is not a boolean",
+            ),
+            (
+                502,
+                r#"{"status":"failure","error":{"code":"UPSTREAM_ERROR"}}"#,
+                "`error.code`",
+            ),
+        ];
+        for (status, body, why) in cases {
+            let f = read_envelope(status, body.as_bytes()).unwrap_err();
+            assert!(
+                !f.ours && f.reason.unwrap().contains(why),
+                "{body}: {:?}",
+                f.reason
+            );
+        }
+        let too_large = Expected {
+            too_large: true,
+            ..Default::default()
+        };
+        let f = read_answer(200, b"", &too_large).unwrap_err();
+        assert!(f.reason.unwrap().contains("64 KiB"));
+    }
+
+    #[test]
+    fn excerpts_keep_the_gist_and_drop_personal_data() {
+        let nik_echo = br#"{"error": "Face not detected",  "id":"3171024503990001",
+            "image":"/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsL"}"#;
+        let e = answer_excerpt(nik_echo).unwrap();
+        assert!(
+            e.contains("Face not detected") && e.contains(r##""id":"#""##),
+            "{e}"
+        );
+        assert!(
+            !e.contains("3171") && !e.contains("4AAQSkZJRgABAQAAAQABAAD"),
+            "{e}"
+        );
+        assert!(!e.contains('\n') && !e.contains("  "), "{e}");
+        assert_eq!(
+            answer_excerpt(b"<h1>404</h1> Cannot POST /v1/dukcapilWithFacematch").as_deref(),
+            Some("<h1>404</h1> Cannot POST /v1/dukcapilWithFacematch")
+        );
+        let long = answer_excerpt("é ".repeat(500).as_bytes()).unwrap();
+        assert!(long.starts_with("? ? "), "{long}");
+        assert_eq!(long.chars().count(), EXCERPT_CHARS + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(answer_excerpt(b" \r\n "), None);
+        assert_eq!(answer_excerpt(&[0xff, 0xfe, b'a']).as_deref(), Some("?a"));
     }
 }

@@ -43,6 +43,29 @@ mod tests {
             assert_eq!(acceptable_base_url(url).as_deref(), want, "{url}");
         }
     }
+
+    #[test]
+    fn endpoints_carry_no_query_or_fragment() {
+        use super::acceptable_endpoint;
+        assert_eq!(
+            acceptable_endpoint("https://x/api/").as_deref(),
+            Ok("https://x/api")
+        );
+        for url in [
+            "https://x/api?key=1",
+            "https://x/api#f",
+            "https://x/api?",
+            "http://localhost#",
+        ] {
+            assert!(
+                acceptable_endpoint(url).unwrap_err().contains("query"),
+                "{url}"
+            );
+        }
+        assert!(acceptable_endpoint("http://example.com")
+            .unwrap_err()
+            .contains("https://"));
+    }
 }
 
 /// The path of the upstream endpoint, which the proxy serves too.
@@ -75,6 +98,20 @@ pub fn acceptable_base_url(url: &str) -> Option<String> {
             rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
         });
     loopback.then(|| url.to_string())
+}
+
+/// The URL the browser client may post to: an [`acceptable_base_url`] that carries no query
+/// and no fragment (where string joining used to put the path after `?key=1`, the client now
+/// joins with the URL API, and a query would be sent to the proxy on every call).
+/// `Err` says what is wrong, for the `TypeError` the client throws.
+pub fn acceptable_endpoint(url: &str) -> Result<String, &'static str> {
+    if url.contains(['?', '#']) {
+        return Err("must not carry a query (`?`) or a fragment (`#`)");
+    }
+    acceptable_base_url(url).ok_or(
+        "must be an https:// URL (http:// only on loopback: localhost, 127.0.0.0/8 or [::1]), \
+         without credentials",
+    )
 }
 
 /// A face-match verdict.

@@ -23,10 +23,16 @@ fn quoted(code: &str) -> String {
     format!("'{code}'")
 }
 
-/// `NikErrorCode` from `NikError::CODES`, `SelfieErrorCode` from `SelfieError::ALL`, and
-/// `FaceMatchErrorCode`: every other code of the core catalogue, which `verify` may reject with.
-pub fn error_code_unions() -> String {
+/// `NikErrorCode` from `NikError::CODES`, for the NIK-only entry's declarations (the main
+/// entry's re-export it).
+pub fn nik_error_codes() -> String {
     let nik: Vec<String> = NikError::CODES.iter().map(|c| quoted(c.as_str())).collect();
+    union("", "NikErrorCode", &nik)
+}
+
+/// `SelfieErrorCode` from `SelfieError::ALL`, and `FaceMatchErrorCode`: `NikErrorCode` and
+/// every other code of the core catalogue, which `verify` may reject with.
+pub fn error_code_unions() -> String {
     let selfie: Vec<String> = SelfieError::ALL.iter().map(|e| quoted(e.code())).collect();
     let mut face_match = vec!["NikErrorCode".to_string()];
     face_match.extend(
@@ -36,7 +42,6 @@ pub fn error_code_unions() -> String {
             .map(|c| quoted(c.as_str())),
     );
     [
-        union("", "NikErrorCode", &nik),
         union("", "SelfieErrorCode", &selfie),
         union(
             "/** Codes of the core catalogue that `verify` can reject with. */\n",
@@ -47,12 +52,13 @@ pub fn error_code_unions() -> String {
     .join("\n")
 }
 
-/// The cap on the answer `FaceMatchClient` reads, from the core's envelope reader. (The path
-/// it posts to comes from the wasm module, which has the core's `VERIFY_PATH`.)
+/// The cap on the answer `FaceMatchClient` reads, from the core's envelope reader, and the
+/// path it joins to the endpoint, the core's `VERIFY_PATH`.
 pub fn client_limits() -> String {
     format!(
-        "const MAX_ANSWER_BYTES = {};\n",
-        dukcapil_core::contract::envelope::MAX_ANSWER_BYTES
+        "const MAX_ANSWER_BYTES = {};\nconst VERIFY_PATH = '{}';\n",
+        dukcapil_core::contract::envelope::MAX_ANSWER_BYTES,
+        dukcapil_core::contract::VERIFY_PATH
     )
 }
 
@@ -117,7 +123,7 @@ mod tests {
 
     #[test]
     fn unions_list_every_code_once() {
-        let unions = error_code_unions();
+        let unions = nik_error_codes() + &error_code_unions();
         for code in ErrorCode::ALL {
             assert_eq!(unions.matches(&quoted(code.as_str())).count(), 1, "{code}");
         }
