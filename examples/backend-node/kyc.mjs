@@ -44,6 +44,43 @@ export async function mintCallerToken({ secret, audience = 'dukcapil-facematch',
   return { token, jti };
 }
 
+/** The scope of a server token for the proxy's results endpoint. */
+export const READ_SCOPE = 'transactions:read';
+
+/**
+ * Mints a short-lived server token for the proxy's results endpoint
+ * (`GET /v1/transactions/{transactionId}`): HS256 under PROXY_JWT_SECRET with
+ * `scope: "transactions:read"`. It reads the transactions whose caller tokens had this
+ * `subject`. Never give it to a browser.
+ */
+export async function mintReadToken({ secret, audience = 'dukcapil-facematch', issuer, subject, ttlSeconds = 60 }) {
+  return new SignJWT({ scope: READ_SCOPE })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(issuer)
+    .setSubject(subject)
+    .setAudience(audience)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * Asks the proxy what became of a transaction: `{ state, receipt? }` (`state` is `new`,
+ * `in_flight` or `done`; a done one has its receipt), or null when the proxy knows none (never
+ * sent, or past LEDGER_TTL_SECONDS). Throws on any other answer.
+ */
+export async function fetchTransaction({ proxyUrl, token, transactionId, fetchImpl = fetch }) {
+  const url = new URL(`/v1/transactions/${encodeURIComponent(transactionId)}`, proxyUrl);
+  const res = await fetchImpl(url, { headers: { authorization: `Bearer ${token}` } });
+  if (res.status === 404) return null;
+  const body = await res.json().catch(() => null);
+  if (res.status !== 200 || typeof body?.state !== 'string') {
+    throw new Error(`results endpoint answered ${res.status} ${body?.error?.code ?? ''}`.trim());
+  }
+  return body;
+}
+
 /** Why a receipt was refused: `code` is one of the strings below. */
 export class ReceiptError extends Error {
   constructor(code, message, cause) {
@@ -74,8 +111,10 @@ const CLAIM_CODES = { exp: 'expired', iss: 'issuer', aud: 'audience', sub: 'subj
  *   `sub` is the user, `txn` is this transaction, `nik_hmac` is this NIK's and `token_jti`
  *   is the token that was minted for it;
  * - it is not a sandbox receipt, unless `allowSandbox`.
+ * `currentDate` checks it as of another time: a receipt the backend fetched itself from the
+ * results endpoint may be older than its lifetime, and is checked as of when it was signed.
  */
-export async function verifyReceipt(receipt, { jwks, issuer, audience, subject, txn, nikHmac: expectedNik, tokenJti, allowSandbox = false }) {
+export async function verifyReceipt(receipt, { jwks, issuer, audience, subject, txn, nikHmac: expectedNik, tokenJti, allowSandbox = false, currentDate }) {
   // Never let the receipt pick the algorithm: "none", HS256 keyed with the public key and the
   // like are refused here, before any key is looked at (and again by `algorithms` below).
   let header;
@@ -96,6 +135,7 @@ export async function verifyReceipt(receipt, { jwks, issuer, audience, subject, 
       subject,
       requiredClaims: ['jti', 'iat', 'exp', 'txn', 'outcome', 'request_id', 'sandbox'],
       clockTolerance: 30,
+      ...(currentDate ? { currentDate } : {}),
     }));
   } catch (e) {
     if (e instanceof errors.JWTClaimValidationFailed) {

@@ -2,6 +2,11 @@
 //
 //   POST /kyc/session   { nik }                     → { token, transactionId, expiresIn }
 //   POST /kyc/complete  { transactionId, receipt }  → { transactionId, outcome, match, score, sandbox }
+//   POST /kyc/recover   { transactionId }           → the same record, or 202 { state } / 404
+//
+// "recover" is for a browser that died after the proxy's (billed) upstream call: the backend
+// asks the proxy's results endpoint for the transaction, server to server, and records the
+// receipt it gets exactly as /kyc/complete would.
 //
 // The browser never decides the outcome: it carries the proxy's signed receipt here, and only
 // a receipt that verifies (kyc.mjs's verifyReceipt) is recorded. With STATIC_DIR set it also
@@ -16,7 +21,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet } from 'jose';
-import { mintCallerToken, nikHmac, normalizeNik, verifyReceipt, ReceiptError } from './kyc.mjs';
+import {
+  mintCallerToken, mintReadToken, fetchTransaction, nikHmac, normalizeNik, verifyReceipt, ReceiptError,
+} from './kyc.mjs';
 
 const TOKEN_TTL_SECONDS = 300;
 const MAX_BODY_BYTES = 16 * 1024;
@@ -98,6 +105,26 @@ export function createBackend({
     if (!s || s.userId !== user.id) return send(res, 404, { error: 'unknown_transaction' });
     if (s.record) return send(res, 409, { error: 'already_completed', ...s.record });
     if (typeof receipt !== 'string') return send(res, 400, { error: 'receipt_missing' });
+    return record(res, user, transactionId, s, receipt);
+  }
+
+  /** The browser died after the call: the outcome from the proxy's results endpoint. */
+  async function recover(req, res, user) {
+    const { transactionId } = (await readJson(req)) ?? {};
+    const s = typeof transactionId === 'string' ? sessions.get(transactionId) : undefined;
+    if (!s || s.userId !== user.id) return send(res, 404, { error: 'unknown_transaction' });
+    if (s.record) return send(res, 200, s.record);
+    const token = await mintReadToken({ secret, audience, issuer, subject: user.id });
+    const found = await fetchTransaction({ proxyUrl, token, transactionId });
+    if (found === null) return send(res, 404, { error: 'not_started' });
+    if (found.state !== 'done') return send(res, 202, { state: found.state });
+    // Fetched by us from the proxy: checked as of when it was signed (it may be older than
+    // its lifetime by now); everything else is checked as /kyc/complete does.
+    return record(res, user, transactionId, s, found.receipt, { asSigned: true });
+  }
+
+  /** Verifies a receipt for the session `s` and records its outcome, once. */
+  async function record(res, user, transactionId, s, receipt, { asSigned = false } = {}) {
     let claims;
     try {
       claims = await verifyReceipt(receipt, {
@@ -109,6 +136,7 @@ export function createBackend({
         nikHmac: s.nikHmac,
         tokenJti: s.tokenJti,
         allowSandbox,
+        ...(asSigned ? { currentDate: signedAt(receipt) } : {}),
       });
     } catch (e) {
       if (e instanceof ReceiptError) return send(res, 422, { error: 'receipt_refused', reason: e.code });
@@ -157,10 +185,10 @@ export function createBackend({
     try {
       const route = `${req.method} ${req.url}`;
       if (route === 'POST /kyc/session') return await session(req, res, currentUser(req) ?? signIn(res));
-      if (route === 'POST /kyc/complete') {
+      if (route === 'POST /kyc/complete' || route === 'POST /kyc/recover') {
         const user = currentUser(req);
         if (!user) return send(res, 401, { error: 'login_required' });
-        return await complete(req, res, user);
+        return await (route === 'POST /kyc/complete' ? complete : recover)(req, res, user);
       }
       if (staticDir && (req.method === 'GET' || req.method === 'HEAD')) return await serveStatic(req, res);
       send(res, 404, { error: 'not_found' });
@@ -187,6 +215,16 @@ export function createBackend({
 }
 
 class BadRequest extends Error {}
+
+/** A receipt's `iat` as a Date (its signature is checked by verifyReceipt, with this date). */
+function signedAt(receipt) {
+  try {
+    const iat = JSON.parse(Buffer.from(receipt.split('.')[1], 'base64url').toString('utf8')).iat;
+    return Number.isFinite(iat) ? new Date(iat * 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function readJson(req) {
   if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new BadRequest('json_expected');

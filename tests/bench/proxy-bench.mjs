@@ -7,6 +7,10 @@
 //   pass-through  tests/bench/passthrough.mjs: streams the body on and checks nothing
 //   buffered      tests/bench/buffered.mjs: reads the body into memory first, checks nothing:
 //                 the floor of any Worker that checks a body before forwarding it
+//   proxy, ledger in memory   the same build, its LEDGER binding replaced in the isolate by an
+//                 object that answers "claimed" and "settled" at once: no Durable Object call,
+//                 no storage. The proxy minus this is what the transaction ledger adds (two
+//                 Durable Object round trips and their SQLite writes, per verification).
 // and, on the proxy, three requests that stop early, for a per-stage breakdown of its CPU: one
 // refused before its body is read (`text/plain`: routing, the token, the rate limiter, the
 // answer and the log line), one refused right after the body checks (a token bound to another
@@ -213,6 +217,22 @@ const okProxy = expect(200, (j) => j.result?.details?.match === true);
 
 // ---- runtimes -------------------------------------------------------------------------------
 
+// The proxy with its ledger answered in the isolate (for the ledger's added cost only).
+const LEDGER_IN_MEMORY = `
+import Proxy from './index.js';
+export { TransactionLedger } from './index.js';
+const answer = (request) => ('claim' in JSON.parse(request) ? '{"claimed":{"attempt":1}}' : '"settled"');
+const LEDGER = {
+  idFromName: (name) => name,
+  get: () => ({ fetch: async (_url, init) => new Response(answer(init.body)) }),
+};
+export default class extends Proxy {
+  constructor(ctx, env) {
+    super(ctx, { ...env, LEDGER });
+  }
+}
+`;
+
 async function startWorker(kind, doubleUrl, extra = {}) {
   const common = {
     compatibilityDate: '2026-04-01',
@@ -222,13 +242,23 @@ async function startWorker(kind, doubleUrl, extra = {}) {
     handleStructuredLogs: () => {}, // the proxy still writes its log line; dropped here
     ...extra,
   };
+  const inMemory = kind === 'proxy-ledger-in-memory';
   const opts =
-    kind === 'proxy'
+    kind === 'proxy' || inMemory
       ? {
           ...common,
-          scriptPath: path.join(BUILD, 'index.js'),
+          ...(inMemory
+            ? {
+                modules: [
+                  { type: 'ESModule', path: path.join(BUILD, 'ledger-in-memory.mjs'), contents: LEDGER_IN_MEMORY },
+                  { type: 'ESModule', path: path.join(BUILD, 'index.js') },
+                  { type: 'CompiledWasm', path: path.join(BUILD, 'index_bg.wasm') },
+                ],
+              }
+            : { scriptPath: path.join(BUILD, 'index.js'), modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] }),
           modulesRoot: BUILD,
-          modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+          // The transaction ledger, as wrangler.toml declares it.
+          durableObjects: { LEDGER: { className: 'TransactionLedger', useSQLite: true } },
           bindings: {
             HV_BASE_URL: doubleUrl, HV_APP_ID: APP_ID, HV_APP_KEY: APP_KEY, PROXY_JWT_SECRET: JWT_SECRET,
             RECEIPT_SIGNING_KEY: RECEIPT_KEY, ALLOWED_ORIGINS: '', UPSTREAM_TIMEOUT_MS: '15000',
@@ -336,7 +366,7 @@ async function main() {
   try {
     console.log(`double: ${double.url}`);
     const workers = {};
-    for (const kind of ['proxy', 'passthrough', 'buffered']) workers[kind] = await startWorker(kind, double.url);
+    for (const kind of ['proxy', 'proxy-ledger-in-memory', 'passthrough', 'buffered']) workers[kind] = await startWorker(kind, double.url);
     try {
       for (const l of LOADS) {
         const body = Buffer.from(JSON.stringify({ id: NIK, image: selfie(l.bytes).toString('base64') }));
@@ -349,6 +379,7 @@ async function main() {
         const toks = await tokens(total, NIK, ok);
         const otherToks = await tokens(total, OTHER_NIK, other);
         const busyToks = await tokens(total, NIK, busy);
+        const memToks = await tokens(total, NIK, `${size}-mem`);
         const json = { 'content-type': 'application/json' };
         let counter = 0;
         const txn = () => `bench-${counter++}`;
@@ -359,6 +390,7 @@ async function main() {
         const plans = {
           direct: { url: double.url, pids: [], make: () => ({ body, headers: { ...json, appId: APP_ID, appKey: APP_KEY, transactionId: txn() } }), check: okDouble },
           proxy: { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: withToken(toks, ok, i) }), check: okProxy },
+          'proxy, ledger in memory': { url: workers['proxy-ledger-in-memory'].url, pids: workers['proxy-ledger-in-memory'].pids, make: (i) => ({ body, headers: withToken(memToks, `${size}-mem`, i) }), check: okProxy },
           'proxy, refused by the upstream (no receipt)': { url: workers.proxy.url, pids: workers.proxy.pids, behave: 'busy', make: (i) => ({ body, headers: withToken(busyToks, busy, i) }), check: expect(503, (j) => j.receipt === undefined) },
           'proxy, refused after the body checks': { url: workers.proxy.url, pids: workers.proxy.pids, make: (i) => ({ body, headers: withToken(otherToks, other, i) }), check: expect(401) },
           // No body: a refused request's body is never read, and an unread body closes the connection.
@@ -421,7 +453,7 @@ async function main() {
     const d = res.direct;
     const dP50 = quantile(d.latencies, 0.5);
     const dP99 = quantile(d.latencies, 0.99);
-    for (const target of ['direct', 'proxy', 'pass-through', 'buffered']) {
+    for (const target of ['direct', 'proxy', 'proxy, ledger in memory', 'pass-through', 'buffered']) {
       const r = res[target];
       const p50 = quantile(r.latencies, 0.5);
       const p99 = quantile(r.latencies, 0.99);
@@ -433,6 +465,8 @@ async function main() {
     const ratio = cpu(l.label, 'proxy') / cpu(l.label, 'pass-through');
     const perRound = res.proxy.cpu.map((c, i) => c / res['pass-through'].cpu[i]);
     spreads.push(`${l.label} ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}×`);
+    const mem = res['proxy, ledger in memory'];
+    verdicts.push(`- ${l.label}: the transaction ledger adds ${signed(quantile(res.proxy.latencies, 0.5) - quantile(mem.latencies, 0.5))} ms at p50 and ${signed(cpu(l.label, 'proxy') - cpu(l.label, 'proxy, ledger in memory'))} ms of workerd CPU per verification (the proxy against the same build with its ledger answered in memory)`);
     verdicts.push(`- ${l.label}: proxy CPU ${fmt(ratio)}× the pass-through's (${fmt(cpu(l.label, 'proxy'))} against ${fmt(cpu(l.label, 'pass-through'))} ms/request), target ≤ ${TARGETS.ratio}×: ${ratio <= TARGETS.ratio ? 'met' : 'NOT met'}`);
   }
   const stage = (label) => {
@@ -440,13 +474,15 @@ async function main() {
     const afterBody = cpu(label, 'proxy, refused after the body checks');
     const unsigned = cpu(label, 'proxy, refused by the upstream (no receipt)');
     const full = cpu(label, 'proxy');
-    return [before, afterBody - before, unsigned - afterBody, full - unsigned, full, cpu(label, 'buffered'), cpu(label, 'pass-through')];
+    const ledger = full - cpu(label, 'proxy, ledger in memory');
+    return [before, afterBody - before, unsigned - afterBody, full - unsigned, ledger, full, cpu(label, 'buffered'), cpu(label, 'pass-through')];
   };
   const stageNames = [
     'request in and out: routing, token, rate limiter, answer, log line (refused before the body)',
     'the body: read into memory, copied into wasm, checked (refused after the body checks, minus the above)',
     'the upstream call and its answer (an upstream 503, which gets no receipt, minus the above)',
     'the receipt: claims, WebCrypto ES256 signature, in the answer (a verdict, minus an upstream 503)',
+    'the ledger, inside the two rows above: its two Durable Object calls and SQLite writes (the proxy, minus the same build with its ledger in memory)',
     '**the whole proxied request**',
     'for reference: the buffered pass-through (reads the body, checks nothing)',
     'for reference: the pass-through (streams the body)',

@@ -88,16 +88,17 @@ test('a Basic or empty Authorization header is refused', async () => {
 });
 
 test('a valid token: bound NIK and txn, aud in an array, no sub or iss, leeway, 15 min lifetime', async () => {
+  // Each on a transaction of its own (the ledger answers a finished one without a call).
   const ok = [
-    await mint(),
-    await mint({ iatOffset: -320, ttl: 300 }), // expired 20 s ago, within leeway
-    await mint({ ttl: 900 }),
-    await mint({ sub: null, iss: null }),
-    await hs256Raw({ aud: ['another-service', AUDIENCE], jti: 'j-raw', txn: TXN, iat: now(), exp: now() + 60, nik_hmac: nikHmac(NIK) }),
+    ['txn-ok-1', await mint({ txn: 'txn-ok-1' })],
+    ['txn-ok-2', await mint({ txn: 'txn-ok-2', iatOffset: -320, ttl: 300 })], // expired 20 s ago, within leeway
+    ['txn-ok-3', await mint({ txn: 'txn-ok-3', ttl: 900 })],
+    ['txn-ok-4', await mint({ txn: 'txn-ok-4', sub: null, iss: null })],
+    [TXN, await hs256Raw({ aud: ['another-service', AUDIENCE], jti: 'j-raw', txn: TXN, iat: now(), exp: now() + 60, nik_hmac: nikHmac(NIK) })],
   ];
-  for (const token of ok) {
+  for (const [txn, token] of ok) {
     double.reset();
-    const res = await proxy.verify({ token });
+    const res = await proxy.verify({ token, txn });
     assert.equal(res.status, 200, res.text);
     assert.equal(double.requests.length, 1);
   }

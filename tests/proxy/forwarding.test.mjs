@@ -79,12 +79,12 @@ test('any JSON form of the request goes upstream as the one canonical body', asy
     `{"id":"${NIK}","image":"${JPEG_B64.replaceAll('/', '\\/')}"}`,
     `{"id":"\\u0033273010101901234","image":"${JPEG_B64}"}`,
   ];
-  for (const body of bodies) {
+  for (const [i, body] of bodies.entries()) {
     double.reset();
-    const res = await proxy.verify({ body, txn: 'canon-1' });
+    const res = await proxy.verify({ body, txn: `canon-${i}` });
     assert.equal(res.status, 200, `${body.slice(0, 60)}: ${res.text}`);
     assert.equal(double.requests[0].raw, `{"id":"${NIK}","image":"${JPEG_B64}"}`);
-    assertForwarded(double.requests[0], { txn: 'canon-1' });
+    assertForwarded(double.requests[0], { txn: `canon-${i}` });
   }
 });
 

@@ -25,8 +25,11 @@ export const TURNSTILE_SECRET = 'fake-turnstile-SECRET-0b77';
 export const AUDIENCE = 'dukcapil-facematch';
 /** The caller tokens' `iss`: the backend, and so the receipts' `aud`. */
 export const BACKEND = 'harness-backend';
-/** The transactionId of a request and its token unless a test says otherwise. */
+/** The transactionId of a token unless a test says otherwise. */
 export const TXN = 'txn-harness-1';
+let txnCounter = 0;
+/** A transactionId no request of this process used before. */
+export const freshTxn = () => `txn-harness-${process.pid}-${++txnCounter}`;
 
 /** A fresh P-256 receipt signing key (private JWK, JSON) for this process. */
 export async function receiptKey() {
@@ -155,6 +158,7 @@ WebAssembly.Instance.prototype = Real.prototype;
 const TEST_WRAPPER = `
 import './test-capture.mjs';
 import Proxy from './index.js';
+export { TransactionLedger } from './index.js';
 export default class extends Proxy {
   fetch(request) {
     if (new URL(request.url).pathname === '/__test/wasm') {
@@ -177,11 +181,27 @@ const INSTRUMENTED_MODULES = [
   { type: 'CompiledWasm', path: path.join(path.dirname(SCRIPT), 'index_bg.wasm') },
 ];
 
+// The transaction ledger, as wrangler.toml declares it: the Worker's own SQLite-backed class.
+const LEDGER = { LEDGER: { className: 'TransactionLedger', useSQLite: true } };
+// A ledger whose Durable Object throws on every request (`ledger: 'failing'`).
+const FAILING_LEDGER_WRAPPER = `
+import Proxy from './index.js';
+export { TransactionLedger } from './index.js';
+export class FailingLedger {
+  async fetch() {
+    throw new Error('the ledger is down');
+  }
+}
+export default Proxy;
+`;
+
 /**
  * Starts the proxy with `vars` (strings) layered over a live configuration pointing at
  * `double`. Pass `null` as a value to leave a binding out. `instrumented`: see TEST_WRAPPER.
+ * `ledger`: the transaction ledger's binding, `null` for none, or `'failing'` for a Durable
+ * Object that throws.
  */
-export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instrumented = false } = {}) {
+export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instrumented = false, ledger = 'working' } = {}) {
   const base = {
     HV_BASE_URL: double?.url ?? 'http://127.0.0.1:9',
     HV_APP_ID: APP_ID,
@@ -194,13 +214,32 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instr
   const bindings = Object.fromEntries(Object.entries({ ...base, ...vars }).filter(([, v]) => v !== null));
   const logs = [];
   const waiters = new Set();
-  const mf = new Miniflare({
+  const failingModules = [
+    { type: 'ESModule', path: path.join(path.dirname(SCRIPT), 'failing-ledger.mjs'), contents: FAILING_LEDGER_WRAPPER },
+    ...INSTRUMENTED_MODULES.slice(2),
+  ];
+  const plain = { modules: true, scriptPath: SCRIPT, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] };
+  // An instrumented Worker's ledger runs in a Worker of its own (the same script), as a Durable
+  // Object may in production: each live object holds its state's JS reference, which would
+  // otherwise count in the instance the test looks into.
+  const separateLedger = instrumented && ledger === 'working';
+  const proxyWorker = {
+    name: 'proxy',
     ...(instrumented
       ? { modules: INSTRUMENTED_MODULES, modulesRoot: path.dirname(SCRIPT) }
-      : { modules: true, scriptPath: SCRIPT, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] }),
+      : ledger === 'failing'
+        ? { modules: failingModules, modulesRoot: path.dirname(SCRIPT) }
+        : plain),
     compatibilityDate: '2026-04-01',
     bindings,
     ratelimits,
+    durableObjects: separateLedger
+      ? { LEDGER: { ...LEDGER.LEDGER, scriptName: 'ledger' } }
+      : { working: LEDGER, failing: { LEDGER: { className: 'FailingLedger', useSQLite: true } } }[ledger] ?? {},
+  };
+  const ledgerWorker = { name: 'ledger', ...plain, compatibilityDate: '2026-04-01', durableObjects: LEDGER };
+  const mf = new Miniflare({
+    workers: separateLedger ? [proxyWorker, ledgerWorker] : [proxyWorker],
     handleStructuredLogs: ({ message }) => {
       logs.push(message);
       allLogs.push(message);
@@ -224,7 +263,10 @@ export async function startProxy(vars = {}, { double, ratelimits = LIMITS, instr
      * POSTs a verification request for `txn` (default TXN; null: no transactionId header) with
      * a fresh valid token for it unless `token` is given (null: none).
      */
-    async verify({ nik = NIK, image = JPEG_B64, body, token, txn = TXN, headers = {}, contentType = 'application/json', tokenNik } = {}) {
+    async verify({ nik = NIK, image = JPEG_B64, body, token, txn, headers = {}, contentType = 'application/json', tokenNik } = {}) {
+      // Each transaction is answered once by the ledger: a request whose token the harness
+      // mints gets a transaction of its own unless the test names one; a given token is TXN's.
+      if (txn === undefined) txn = token === undefined ? freshTxn() : TXN;
       // contentType null: no header at all (a byte body, so fetch adds none either).
       const h = contentType === null ? { ...headers } : { 'content-type': contentType, ...headers };
       if (txn !== null) h.transactionId = txn;

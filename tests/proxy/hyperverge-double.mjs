@@ -148,6 +148,8 @@ export async function startDouble({ appId, appKey }) {
   const traffic = [];
   const expectations = [];
   let behaviour = 'match';
+  /** While held, valid requests wait here for `release()` (null: answered at once). */
+  let held = null;
   const sockets = new Set();
 
   const matches = (pattern, violation) => (typeof pattern === 'string' ? violation.includes(pattern) : pattern.test(violation));
@@ -165,6 +167,15 @@ export async function startDouble({ appId, appKey }) {
         ledger.push({ violation, txn: h.transactionid, expected: expectations.some((p) => matches(p, violation)) });
       }
       if (refusal) return send(res, ...refusal);
+      if (held !== null) {
+        const playing = behaviour;
+        held.push(() => play(playing, req, res, h));
+        return;
+      }
+      play(behaviour, req, res, h);
+    });
+  });
+  const play = (behaviour, req, res, h) => {
       switch (behaviour) {
         case 'hang': return; // never answers
         case 'slow-body':
@@ -184,8 +195,7 @@ export async function startDouble({ appId, appKey }) {
         default:
           return send(res, ...answer(behaviour, h.transactionid));
       }
-    });
-  });
+  };
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -206,6 +216,17 @@ export async function startDouble({ appId, appKey }) {
     reset() {
       requests.length = 0;
       behaviour = 'match';
+      held = null;
+    },
+    /** Holds the answers to valid requests until `release()`. */
+    hold() {
+      held ??= [];
+    },
+    /** Answers every held request, as the behaviour was when it arrived, and stops holding. */
+    release() {
+      const waiting = held ?? [];
+      held = null;
+      for (const answerIt of waiting) answerIt();
     },
     /** Declares violations matching `pattern` (a substring or RegExp) as intended by a test. */
     expectViolation(pattern) {

@@ -2,7 +2,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startProxy, startDouble, assertError, assertNoLeaks, mint, nikWithSerial, noteNik, APP_ID, APP_KEY, LIMITS } from './harness.mjs';
+import { startProxy, startDouble, assertError, assertNoLeaks, mint, freshTxn, nikWithSerial, noteNik, APP_ID, APP_KEY, LIMITS } from './harness.mjs';
 
 const double = await startDouble({ appId: APP_ID, appKey: APP_KEY });
 after(() => double.close());
@@ -12,6 +12,12 @@ const limits = (ip, subject, nik = 1000) => ({
   SUBJECT_RATE_LIMITER: { simple: { limit: subject, period: 60 } },
   NIK_RATE_LIMITER: { simple: { limit: nik, period: 60 } },
 });
+
+/** A request of a transaction of its own, with a token for `sub` (and `nik`). */
+async function owned({ sub, nik, headers }) {
+  const txn = freshTxn();
+  return { nik, txn, headers, token: await mint({ sub, txn, ...(nik ? { nik } : {}) }) };
+}
 
 test('per client IP, for callers without a valid token: over the limit → 429 with Retry-After', async () => {
   const p = await startProxy({}, { double, ratelimits: limits(2, 1000) });
@@ -29,7 +35,7 @@ test('per client IP, for callers without a valid token: over the limit → 429 w
     assertError(await p.verify({ token: null, headers: { 'cf-connecting-ip': '192.0.2.11' } }), 401, 'UNAUTHORIZED');
     // Token holders behind the same address (a carrier's NAT) are not affected.
     for (const sub of ['alice', 'bob', 'carol']) {
-      const ok = await p.verify({ token: await mint({ sub }), headers: ip });
+      const ok = await p.verify(await owned({ sub, headers: ip }));
       assert.equal(ok.status, 200, ok.text);
     }
     assert.equal(double.requests.length, 3);
@@ -57,7 +63,7 @@ test('per NIK, whoever asks: one face is not probed more often than the budget',
     double.reset();
     const nik = nikWithSerial('7777');
     noteNik(nik);
-    const as = async (sub, n) => p.verify({ nik: n, token: await mint({ sub, nik: n }), headers: { 'cf-connecting-ip': `192.0.2.${40 + sub.length}` } });
+    const as = async (sub, n) => p.verify({ ...(await owned({ sub, nik: n })), headers: { 'cf-connecting-ip': `192.0.2.${40 + sub.length}` } });
     assert.equal((await as('alice', nik)).status, 200);
     assert.equal((await as('bob', nik)).status, 200);
     const res = await as('carol', nik);
@@ -77,7 +83,7 @@ test('per token subject, across IPs', async () => {
   const p = await startProxy({}, { double, ratelimits: limits(1000, 2) });
   try {
     double.reset();
-    const as = async (sub, ip) => p.verify({ token: await mint({ sub }), headers: { 'cf-connecting-ip': ip } });
+    const as = async (sub, ip) => p.verify(await owned({ sub, headers: { 'cf-connecting-ip': ip } }));
     assert.equal((await as('alice', '192.0.2.20')).status, 200);
     assert.equal((await as('alice', '192.0.2.21')).status, 200);
     const res = await as('alice', '192.0.2.22');

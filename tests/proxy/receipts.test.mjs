@@ -114,15 +114,16 @@ test('every receipt is unique, and names the token it answers', async () => {
   double.reset();
   const jtis = new Set();
   for (let i = 0; i < 3; i++) {
-    const token = await mint({ jti: `tok-${i}` });
-    const res = await proxy.verify({ token });
+    // Each on a transaction of its own: a finished one is replayed with its first receipt.
+    const token = await mint({ jti: `tok-${i}`, txn: `unique-${i}` });
+    const res = await proxy.verify({ token, txn: `unique-${i}` });
     const { payload } = await verified(proxy, res.json.receipt);
     assert.equal(payload.token_jti, `tok-${i}`);
     jtis.add(payload.jti);
   }
   assert.equal(jtis.size, 3);
   // A token without `iss` or `sub`: no `aud` or `sub` in the receipt.
-  const res = await proxy.verify({ token: await mint({ iss: null, sub: null }) });
+  const res = await proxy.verify({ token: await mint({ iss: null, sub: null, txn: 'unique-anon' }), txn: 'unique-anon' });
   const { payload } = await jwtVerify(res.json.receipt, jwksOf(proxy), { algorithms: ['ES256'] });
   assert.equal(payload.aud, undefined);
   assert.equal(payload.sub, undefined);
@@ -196,7 +197,7 @@ test('RECEIPT_ISSUER and RECEIPT_TTL_SECONDS', async () => {
   const p = await startProxy({ RECEIPT_ISSUER: 'https://verify.example.co.id', RECEIPT_TTL_SECONDS: '120' }, { double });
   try {
     double.reset();
-    const res = await p.verify({});
+    const res = await p.verify({ txn: TXN });
     const { payload } = await verified(p, res.json.receipt, { issuer: 'https://verify.example.co.id' });
     assert.equal(payload.exp - payload.iat, 120);
     assert.equal(payload.txn, TXN);

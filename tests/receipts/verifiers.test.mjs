@@ -23,6 +23,7 @@ const PYTHON = process.env.RECEIPT_PYTHON;
 const SUBJECT = 'customer-42';
 
 let double, proxy, sandbox, jwksUrl, sandboxJwksUrl;
+const REFUSAL_TXN = 'txn-refusal';
 /** Real receipts: a match, a refusal, and one from the sandbox. */
 const real = {};
 before(async () => {
@@ -32,13 +33,14 @@ before(async () => {
   sandbox = await startProxy({ SANDBOX: 'true', HV_APP_ID: null, HV_APP_KEY: null }, { double });
   jwksUrl = new URL('/.well-known/jwks.json', proxy.url).href;
   sandboxJwksUrl = new URL('/.well-known/jwks.json', sandbox.url).href;
-  real.match = (await proxy.verify({})).json.receipt;
+  // Each on a transaction of its own: the ledger answers a finished one with its first receipt.
+  real.match = (await proxy.verify({ txn: TXN })).json.receipt;
   double.behave('face-fail');
-  real.refusal = (await proxy.verify({})).json.receipt;
+  real.refusal = (await proxy.verify({ txn: REFUSAL_TXN, token: await mint({ txn: REFUSAL_TXN, sub: SUBJECT }) })).json.receipt;
   double.reset();
   const nik = nikWithSerial('0001');
   noteNik(nik);
-  real.sandbox = (await sandbox.verify({ nik })).json.receipt;
+  real.sandbox = (await sandbox.verify({ nik, txn: TXN })).json.receipt;
   real.sandboxNik = nikHmac(nik);
   for (const [k, v] of Object.entries(real)) assert.equal(typeof v, 'string', k);
 });
@@ -77,7 +79,7 @@ async function cases() {
   const hsWith = (secret) => `${hsInput}.${createHmac('sha256', secret).update(hsInput).digest('base64url')}`;
   return [
     ['a real match', real.match, facts(), null],
-    ['a real refusal (FACE_NOT_DETECTED)', real.refusal, facts(), null],
+    ['a real refusal (FACE_NOT_DETECTED)', real.refusal, { ...facts(), txn: REFUSAL_TXN }, null],
     ['a sandbox receipt where sandbox receipts are allowed', real.sandbox,
       { ...facts(), nikHmac: real.sandboxNik, allowSandbox: true, jwksUrl: sandboxJwksUrl }, null],
     // Tampering.
@@ -156,17 +158,18 @@ test('the Python command line: exit 0 with the claims, 1 with the reason', () =>
 });
 
 test('a token the backend minted comes back as the receipt\'s aud, sub and token_jti', async () => {
-  const token = await mint({ jti: 'tok-verifier-1', iss: 'bank-backend', sub: 'user-7' });
-  const res = await proxy.verify({ token });
+  const txn = 'txn-minted';
+  const token = await mint({ jti: 'tok-verifier-1', iss: 'bank-backend', sub: 'user-7', txn });
+  const res = await proxy.verify({ token, txn });
   const got = await verifyReceipt(res.json.receipt, {
     jwks: createRemoteJWKSet(new URL(jwksUrl)), issuer: AUDIENCE, audience: 'bank-backend', subject: 'user-7',
-    txn: TXN, nikHmac: nikHmac(NIK), tokenJti: 'tok-verifier-1',
+    txn, nikHmac: nikHmac(NIK), tokenJti: 'tok-verifier-1',
   });
   assert.equal(got.token_jti, 'tok-verifier-1');
   await assert.rejects(
     verifyReceipt(res.json.receipt, {
       jwks: createRemoteJWKSet(new URL(jwksUrl)), issuer: AUDIENCE, audience: 'bank-backend', subject: 'user-7',
-      txn: TXN, nikHmac: nikHmac(NIK), tokenJti: 'another-token',
+      txn, nikHmac: nikHmac(NIK), tokenJti: 'another-token',
     }),
     { code: 'token' },
   );

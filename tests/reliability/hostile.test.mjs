@@ -259,7 +259,8 @@ const cases = [
   ['token with an empty txn, no transactionId header', async () => proxy.verify({ txn: null, token: forge({ alg: 'HS256' }, goodClaims({ txn: '' })) }), 401, 'UNAUTHORIZED'],
   ['token with a numeric txn', async () => proxy.verify({ token: forge({ alg: 'HS256' }, goodClaims({ txn: 1 })) }), 401, 'UNAUTHORIZED'],
   ['a server token (scope, no txn) as a caller token', async () => proxy.verify({ token: forge({ alg: 'HS256' }, { ...without('txn'), scope: 'transactions:read' }) }), 401, 'UNAUTHORIZED'],
-  ['a receipt replayed as a caller token', async () => proxy.verify({ token: noteToken(receipt) }), 401, 'UNAUTHORIZED'],
+  // (Not a needle of the leak scan: a receipt is the proxy's own answer, not a caller's secret.)
+  ['a receipt replayed as a caller token', async () => proxy.verify({ token: receipt }), 401, 'UNAUTHORIZED'],
   ['token bound to another transactionId', async () => proxy.verify({ txn: 'txn-mine', token: await mint({ txn: 'txn-theirs' }) }), 401, 'UNAUTHORIZED'],
   ['token claims swapped under a valid signature', async () => {
     const [h, , s] = (await mint()).split('.');
@@ -362,15 +363,16 @@ test('a 200 KB header is refused by the runtime: 431, no upstream call', async (
 // becomes a request header of its own. Nothing reaches the answer: the proxy echoes only the
 // validated transactionId, and sets no cookie.
 test('a CR or LF in a transactionId cannot split the answer', async () => {
-  for (const sep of ['\r', '\n']) {
+  // A transaction each: the ledger answers a finished one without calling upstream.
+  for (const [txn, sep] of [['abc-cr', '\r'], ['abc-lf', '\n']]) {
     double.reset();
-    const res = await rawPost([`transactionId: abc${sep}Set-Cookie: pwned=1`], body(NIK), 'abc');
+    const res = await rawPost([`transactionId: ${txn}${sep}Set-Cookie: pwned=1`], body(NIK), txn);
     const head = res.raw.slice(0, res.raw.indexOf('\r\n\r\n'));
     assert.doesNotMatch(head, /set-cookie|pwned/i);
-    assert.match(head, /\r\ntransactionId: abc\r\n/);
+    assert.match(head, new RegExp(`\r\ntransactionId: ${txn}\r\n`));
     assert.equal(res.status, 200);
     assert.equal(double.requests.length, 1);
-    assert.equal(double.requests[0].headers.transactionid, 'abc');
+    assert.equal(double.requests[0].headers.transactionid, txn);
   }
   double.reset();
 });

@@ -232,6 +232,74 @@ test('every upstream call carried its own transactionId', () => {
   assert.equal(upstream.txns.size, valid);
 });
 
+// The ledger under load: N transactions, each sent M times at once (a client retrying on
+// every path at the same moment), must make exactly N upstream calls, and every answer of a
+// transaction is its one verdict (the same receipt) or 409 TRANSACTION_IN_PROGRESS.
+const RETRIES = {
+  transactions: Number(process.env.LOAD_TRANSACTIONS ?? (FULL ? 200 : 40)),
+  concurrent: Number(process.env.LOAD_RETRIES ?? (FULL ? 16 : 8)),
+};
+
+test(`ledger: ${RETRIES.transactions} transactions × ${RETRIES.concurrent} concurrent retries each make exactly ${RETRIES.transactions} upstream calls`, { timeout: 600_000 }, async () => {
+  drainDouble();
+  const image = jpegOf(20 * 1024);
+  noteImage(image);
+  const url = new URL('/v1/dukcapilWithFacematch', proxy.url).href;
+  const { transactions, concurrent } = RETRIES;
+  const counts = { verdicts: 0, replayed: 0, inProgress: 0 };
+  const errors = [];
+  const t0 = performance.now();
+  // Eight transactions at a time (8 × M requests in flight), so the load is the retries, not
+  // thousands of sockets at once.
+  let nextTxn = 0;
+  const oneTransaction = async (n) => {
+    const txn = `retry-${n}`;
+    const token = await mint({ txn });
+    const send = async () => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, transactionId: txn, 'cf-connecting-ip': `10.1.${n % 250}.1` },
+        body: JSON.stringify({ id: NIK, image }),
+      });
+      const text = await res.text();
+      recordAnswer(res.status, Object.fromEntries(res.headers), text);
+      return { status: res.status, replayed: res.headers.get('idempotent-replayed'), json: JSON.parse(text) };
+    };
+    const answers = await Promise.all(Array.from({ length: concurrent }, send));
+    // Once it is done, one more try: always the stored verdict.
+    answers.push(await send());
+    const receipts = new Set();
+    for (const a of answers) {
+      if (a.status === 200) {
+        counts.verdicts++;
+        if (a.replayed === 'true') counts.replayed++;
+        receipts.add(a.json.receipt);
+      } else if (a.status === 409 && a.json.error?.code === 'TRANSACTION_IN_PROGRESS') {
+        counts.inProgress++;
+      } else {
+        errors.push(`${txn}: ${a.status} ${a.json.error?.code}`);
+      }
+    }
+    if (receipts.size !== 1) errors.push(`${txn}: ${receipts.size} receipts`);
+    if (answers.at(-1).replayed !== 'true') errors.push(`${txn}: the try after it finished was not a replay`);
+  };
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (nextTxn < transactions) await oneTransaction(nextTxn++);
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  const calls = double.requests.length;
+  const called = new Set(double.requests.map((r) => r.headers.transactionid));
+  double.requests.length = 0;
+  console.log(
+    `ledger: ${transactions} transactions × ${concurrent} concurrent retries (+1 after) = ${transactions * (concurrent + 1)} requests `
+    + `in ${seconds.toFixed(1)} s: ${calls} upstream calls; ${counts.verdicts} verdicts (${counts.replayed} replayed), `
+    + `${counts.inProgress} × 409 TRANSACTION_IN_PROGRESS, errors ${errors.length}`,
+  );
+  assert.deepEqual(errors.slice(0, 5), [], `${errors.length} errors`);
+  assert.equal(calls, transactions, 'exactly one upstream call per transaction');
+  assert.equal(called.size, transactions);
+});
+
 test('no appId, appKey, secret, token, full NIK or image data leaked', async () => {
   // One request through the harness too, so its own transcript is not empty.
   const res = await proxy.verify({});

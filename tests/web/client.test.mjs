@@ -60,6 +60,16 @@ const scenarios = {
   garbage: (res) => json(res, 200, '{"status":"success","result":{"details":{"match":"perhaps"}}}'),
   // Never answers: only the client's timeout or abort can end the call, whatever the load.
   slow: () => {},
+  // The ledger: in progress twice, then the verdict (counted per scenario).
+  inprogress: (res, n) => (n < 2
+    ? json(res, 409, proxyError(409, 'TRANSACTION_IN_PROGRESS', true), { 'retry-after': '0' })
+    : json(res, 200, verdict(true, 87.5, null))),
+  inprogressalways: (res) => json(res, 409, proxyError(409, 'TRANSACTION_IN_PROGRESS', true), { 'retry-after': '0' }),
+  ledgerdown: (res, n) => (n < 1
+    ? json(res, 503, proxyError(503, 'LEDGER_UNAVAILABLE', true), { 'retry-after': '0' })
+    : json(res, 200, verdict(false, 12, null))),
+  dropped: (res, n) => (n < 1 ? res.socket.destroy() : json(res, 200, verdict(true, 87.5, null))),
+  ratelimitedlong: (res) => json(res, 429, proxyError(429, 'RATE_LIMITED', true), { 'retry-after': '60' }),
   // Servers that are not the proxy: a framework's 422, a gateway that gave up, a verdict
   // with an impossible score, an answer that echoes the NIK.
   foreign422: (res) => json(res, 422, '{"error":"Face not detected"}'),
@@ -67,6 +77,7 @@ const scenarios = {
   score150: (res) => json(res, 200, verdict(true, 150, 'Face matched')),
   echo: (res) => json(res, 400, `{"message":"bad id 3171024503990001","image":"${JPEG_B64.repeat(4)}"}`),
 };
+const served = {};
 
 let server;
 let browser;
@@ -87,7 +98,8 @@ before(async () => {
         scenario: name, method: req.method, headers: req.headers,
         body: Buffer.concat(chunks).toString(),
       });
-      answer(res);
+      served[name] = (served[name] ?? 0) + 1;
+      answer(res, served[name] - 1);
     };
   }
   server = await serve({ mounts: { '/pkg/': PKG }, routes });
@@ -112,6 +124,8 @@ async function verify(scenario, request = {}, client = {}) {
         : client.tokenFn ? async () => client.tokenFn : client.token,
       timeoutMs: client.timeoutMs,
       allowSandbox: client.allowSandbox,
+      retries: client.retries,
+      retryDelayMs: client.retryDelayMs,
     });
     const ctrl = new AbortController();
     if (request.abortAfterMs !== undefined) setTimeout(() => ctrl.abort(), request.abortAfterMs);
@@ -366,6 +380,49 @@ test('timeout, abort and network failure', async () => {
     }
   });
   assert.deepEqual(net, { code: 'NETWORK', retryable: true, status: null, cause: true });
+});
+
+test('retries: the same transaction, only for what a retry can fix, bounded, abortable', async () => {
+  const sent = (scenario) => requests.filter((r) => r.scenario === scenario);
+  const txn = { transactionId: 'tx-1' };
+  const quick = { retryDelayMs: 1 };
+  // 409 twice, then the verdict: three requests, one transactionId.
+  const got = await verify('inprogress', txn, quick);
+  assert.equal(got.ok?.match, true, JSON.stringify(got));
+  assert.deepEqual(sent('inprogress').map((r) => r.headers.transactionid), ['tx-1', 'tx-1', 'tx-1']);
+  assert.equal((await verify('ledgerdown', txn, quick)).ok?.match, false);
+  assert.equal(sent('ledgerdown').length, 2);
+  assert.equal((await verify('dropped', txn, quick)).ok?.match, true);
+  assert.equal(sent('dropped').length, 2);
+  // Bounded: `retries` more, then the last error.
+  assertError(await verify('inprogressalways', txn, quick), 'TRANSACTION_IN_PROGRESS', { status: 409, retryable: true });
+  assert.equal(sent('inprogressalways').length, 3);
+  assertError(await verify('inprogressalways', txn, { ...quick, retries: 0 }), 'TRANSACTION_IN_PROGRESS', { status: 409, retryable: true });
+  assert.equal(sent('inprogressalways').length, 4);
+  // Without a transactionId, a retry would be a new (billed) transaction: none.
+  assertError(await verify('inprogressalways', {}, quick), 'TRANSACTION_IN_PROGRESS', { status: 409, retryable: true });
+  assert.equal(sent('inprogressalways').length, 5);
+  // Not for what a retry cannot fix, nor a 503 that does not say when, nor a minute's wait.
+  const before = requests.length;
+  assertError(await verify('noface', txn, quick), 'FACE_NOT_DETECTED', { status: 422 });
+  assertError(await verify('busy', txn, quick), 'UPSTREAM_BUSY', { status: 503, retryable: true });
+  assertError(await verify('ratelimitedlong', txn, quick), 'RATE_LIMITED', { status: 429, retryable: true });
+  assert.equal(requests.length, before + 3);
+  // An abort during the backoff ends it at once.
+  const aborted = await verify('inprogressalways', { ...txn, abortAfterMs: 200 }, { retryDelayMs: 60_000 });
+  assertError(aborted, 'ABORTED');
+  const bad = await page.evaluate(() => {
+    const { FaceMatchClient } = window.dk;
+    return [-1, 11, 1.5, '2'].map((retries) => {
+      try {
+        new FaceMatchClient({ endpoint: 'https://p.example', retries });
+        return 'accepted';
+      } catch (e) {
+        return e instanceof TypeError;
+      }
+    });
+  });
+  assert.deepEqual(bad, [true, true, true, true]);
 });
 
 test('package entry: init, sync NIK API, error classes', async () => {

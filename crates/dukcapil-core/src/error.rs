@@ -83,6 +83,18 @@ error_codes! {
         id: "Permintaan tidak valid.", en: "The request is not valid.";
     TransactionIdInvalid = "TRANSACTION_ID_INVALID", 400, false, false,
         id: "ID transaksi tidak valid.", en: "The transaction ID is not valid.";
+    TransactionInProgress = "TRANSACTION_IN_PROGRESS", 409, true, false,
+        id: "Verifikasi untuk transaksi ini sedang berjalan. Tunggu sebentar lalu coba lagi.", en: "A verification for this transaction is in progress. Wait a moment and try again.";
+    TransactionAttemptsExhausted = "TRANSACTION_ATTEMPTS_EXHAUSTED", 409, false, false,
+        id: "Batas percobaan untuk transaksi ini sudah habis. Mulai transaksi baru.", en: "This transaction has used all its attempts. Start a new transaction.";
+    TransactionForbidden = "TRANSACTION_FORBIDDEN", 403, false, false,
+        id: "Transaksi ini milik sesi lain.", en: "This transaction belongs to another session.";
+    TransactionNotFound = "TRANSACTION_NOT_FOUND", 404, false, false,
+        id: "Transaksi tidak ditemukan (tidak pernah ada atau sudah dihapus).", en: "The transaction is unknown (it never existed or was deleted).";
+    LedgerUnavailable = "LEDGER_UNAVAILABLE", 503, true, false,
+        id: "Layanan verifikasi sementara tidak tersedia. Coba lagi sebentar lagi.", en: "The verification service is temporarily unavailable. Try again shortly.";
+    Forbidden = "FORBIDDEN", 403, false, false,
+        id: "Token ini tidak diizinkan untuk permintaan ini.", en: "This token is not allowed to make this request.";
     PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413, false, false,
         id: "Permintaan terlalu besar.", en: "The request is too large.";
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415, false, false,

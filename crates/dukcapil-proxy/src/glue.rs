@@ -12,14 +12,16 @@
 //! Receipts are signed by the runtime's WebCrypto: the key is imported (or, in a sandbox
 //! without one, made) once per isolate and kept here.
 
+mod ledger;
+
 use crate::logic::{
     answer::Answer,
     auth::{Limiter, TURNSTILE_HEADER},
     body::UpstreamBody,
     config::Config,
     pipeline::{
-        BodyReply, Call, CallReply, Context, Head, KeyReply, KeyRequest, LimitReply, Pipeline,
-        Reply, Step,
+        BodyReply, Call, CallReply, Context, Head, KeyReply, KeyRequest, LedgerReply, LimitReply,
+        Pipeline, Reply, Step,
     },
     receipt::EcPublic,
 };
@@ -47,13 +49,15 @@ extern "C" {
         timeout_ms: u32,
         max_answer: u32,
     ) -> js_sys::Promise;
-    fn respond(status: u16, headers_json: &str, body: &str) -> web_sys::Response;
+    pub(crate) fn respond(status: u16, headers_json: &str, body: &str) -> web_sys::Response;
     #[wasm_bindgen(js_name = releaseBody)]
     fn release_body(body: &Uint8Array);
     fn splice(body: &Uint8Array, head: &[u8], start: u32, end: u32, tail: &[u8]) -> Uint8Array;
     #[wasm_bindgen(js_name = loadKey)]
     fn load_key(private_jwk: Option<String>) -> js_sys::Promise;
     fn sign(key: &JsValue, input: &str) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = askLedger)]
+    fn ask_ledger(env: &Env, binding: &str, name: &str, request: &str) -> js_sys::Promise;
 }
 
 /// The caller's body, read by `io.js` into a pooled buffer: handed back when dropped, which is
@@ -261,6 +265,23 @@ async fn fetch(
                 let t0 = now_ms();
                 Delay::from(core::time::Duration::from_millis(u64::from(ms))).await;
                 pipeline.resume(Reply::Waited { ms: now_ms() - t0 })
+            }
+            Step::Ledger {
+                transaction_id,
+                request,
+            } => {
+                let binding = crate::logic::ledger::LEDGER_BINDING;
+                let answer = JsFuture::from(ask_ledger(&env, binding, &transaction_id, &request))
+                    .await
+                    .ok()
+                    .and_then(|a| a.as_string());
+                // The answer is JSON; `io.js`'s own outcomes are bare words.
+                let reply = match answer.as_deref() {
+                    Some("missing") => LedgerReply::Missing,
+                    None | Some("failed") => LedgerReply::Failed,
+                    Some(json) => LedgerReply::Answered(json),
+                };
+                pipeline.resume(Reply::Ledger(reply))
             }
             Step::Finish => break,
         };

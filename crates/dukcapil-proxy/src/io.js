@@ -58,6 +58,59 @@ export async function limit(env, name, key) {
   }
 }
 
+/**
+ * Sends `request` (JSON) to the Durable Object named `name` in the namespace `env[binding]`
+ * (the transaction ledger). Resolves its answer (JSON), `'missing'` (no such binding) or
+ * `'failed'` (it threw, or answered other than 200).
+ */
+export async function askLedger(env, binding, name, request) {
+  const ns = env[binding];
+  if (ns === undefined || typeof ns.idFromName !== 'function') return 'missing';
+  try {
+    const stub = ns.get(ns.idFromName(name));
+    const res = await stub.fetch('https://ledger.internal/', { method: 'POST', body: request });
+    const text = await res.text();
+    return res.status === 200 ? text : 'failed';
+  } catch {
+    return 'failed';
+  }
+}
+
+// The ledger's Durable Object keeps one row: its record, as JSON (see logic/ledger.rs).
+const LEDGER_SCHEMA = 'CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)';
+
+/** A request's body as text. */
+export function bodyText(request) {
+  return request.text();
+}
+
+/** The ledger's stored record (JSON), or null. Throws if SQLite does. */
+export function ledgerLoad(state) {
+  const sql = state.storage.sql;
+  sql.exec(LEDGER_SCHEMA);
+  const rows = sql.exec('SELECT record FROM ledger WHERE id = 1').toArray();
+  return rows.length === 0 ? null : rows[0].record;
+}
+
+/** Stores the ledger's record (JSON), synchronously. Throws if SQLite does. */
+export function ledgerSave(state, record) {
+  state.storage.sql.exec(
+    'INSERT INTO ledger (id, record) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record',
+    record,
+  );
+}
+
+/** Sets the object's alarm for `atMs` (Unix ms). */
+export function ledgerAlarm(state, atMs) {
+  return state.storage.setAlarm(atMs);
+}
+
+/** Deletes everything the object stores, and its alarm. */
+export async function ledgerDelete(state) {
+  await state.storage.deleteAlarm();
+  await state.storage.deleteAll();
+}
+
 /** The method, URL and the headers the proxy reads, as one JSON array (nulls for absent ones). */
 export function head(request, names) {
   const h = request.headers;

@@ -37,6 +37,54 @@ const MAX_ANSWER_BYTES = 65536;
 const VERIFY_PATH = '/v1/dukcapilWithFacematch';
 // client-limits:end
 const DEFAULT_TIMEOUT_MS = 30000;
+const DEFAULT_RETRIES = 2;
+const MAX_RETRIES = 10;
+const DEFAULT_RETRY_DELAY_MS = 500;
+/** The longest backoff before a retry, and the longest `Retry-After` worth waiting for. */
+const MAX_BACKOFF_MS = 8000;
+const MAX_RETRY_AFTER_MS = 30000;
+
+/**
+ * How long to wait before retry number `attempt` (from 0) after `error`, or null for no retry.
+ * Only the same transaction is retried (the proxy's ledger answers a finished one from its
+ * record, so a retry never causes a second billed call): network errors, timeouts,
+ * TRANSACTION_IN_PROGRESS, and 429/503 that say when to come back (`Retry-After`, up to 30 s).
+ * Exponential backoff with full jitter, never shorter than `Retry-After`.
+ */
+function retryDelay(error, attempt, { retries, baseMs, retryAfterMs }) {
+  if (attempt >= retries) return null;
+  const code = error && error.code;
+  const status = error && error.status;
+  const always = code === 'NETWORK' || code === 'TIMEOUT' || code === 'TRANSACTION_IN_PROGRESS';
+  const told = (status === 429 || status === 503) && retryAfterMs !== null;
+  if (!always && !told) return null;
+  if (retryAfterMs !== null && retryAfterMs > MAX_RETRY_AFTER_MS) return null;
+  const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt);
+  return Math.max(backoff, retryAfterMs ?? 0);
+}
+
+/** `Retry-After` in milliseconds (seconds, or an HTTP date), or null. */
+function retryAfterMs(value) {
+  if (value === null || value === '') return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** Waits `ms`, or throws ABORTED (for `url`) as soon as `signal` aborts. */
+function pause(ms, signal, url) {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(wasm.faceMatchError('ABORTED', signal.reason, url));
+    };
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal) signal.addEventListener('abort', aborted, { once: true });
+  });
+}
 
 /**
  * The answer's bytes, or null when there are more than `cap` (then the rest is not read, so a
@@ -97,6 +145,8 @@ export class FaceMatchClient {
   #timeoutMs;
   #allowSandbox;
   #fetch;
+  #retries;
+  #retryDelayMs;
 
   constructor(options) {
     const o = options || {};
@@ -110,6 +160,14 @@ export class FaceMatchClient {
     if (typeof timeout !== 'number' || !(timeout > 0)) {
       throw new TypeError('FaceMatchClient: `timeoutMs` must be a positive number');
     }
+    const retries = o.retries === undefined ? DEFAULT_RETRIES : o.retries;
+    if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
+      throw new TypeError(`FaceMatchClient: \`retries\` must be a whole number from 0 to ${MAX_RETRIES}`);
+    }
+    const retryDelayMs = o.retryDelayMs === undefined ? DEFAULT_RETRY_DELAY_MS : o.retryDelayMs;
+    if (typeof retryDelayMs !== 'number' || !(retryDelayMs >= 0) || !Number.isFinite(retryDelayMs)) {
+      throw new TypeError('FaceMatchClient: `retryDelayMs` must be a number of milliseconds');
+    }
     if (o.allowSandbox !== undefined && typeof o.allowSandbox !== 'boolean') {
       throw new TypeError('FaceMatchClient: `allowSandbox` must be a boolean');
     }
@@ -119,6 +177,8 @@ export class FaceMatchClient {
     this.#timeoutMs = timeout;
     this.#allowSandbox = o.allowSandbox === true;
     this.#fetch = o.fetch || ((input, initArg) => globalThis.fetch(input, initArg));
+    this.#retries = retries;
+    this.#retryDelayMs = retryDelayMs;
   }
 
   async verify(request) {
@@ -131,7 +191,27 @@ export class FaceMatchClient {
     const body = wasm.checkVerifyRequest(r.nik, selfie, r.transactionId);
     const signal = r.signal;
     if (signal && signal.aborted) throw wasm.faceMatchError('ABORTED', signal.reason);
+    // Without a transactionId the proxy makes a new transaction per request: never retried.
+    const retries = r.transactionId === undefined ? 0 : this.#retries;
+    for (let attempt = 0; ; attempt++) {
+      const answer = { retryAfter: null };
+      try {
+        return await this.#attempt(url, body, r, answer);
+      } catch (e) {
+        const delay = retryDelay(e, attempt, {
+          retries,
+          baseMs: this.#retryDelayMs,
+          retryAfterMs: retryAfterMs(answer.retryAfter),
+        });
+        if (delay === null) throw e;
+        await pause(delay, signal, url);
+      }
+    }
+  }
 
+  /** One request; `answer.retryAfter` gets the answer's `Retry-After`, if any. */
+  async #attempt(url, body, r, answer) {
+    const signal = r.signal;
     const headers = { 'content-type': 'application/json' };
     if (r.transactionId !== undefined) headers.transactionId = r.transactionId;
     if (this.#token !== undefined) {
@@ -163,6 +243,7 @@ export class FaceMatchClient {
           redirect: 'error',
         });
         status = res.status;
+        answer.retryAfter = res.headers.get('retry-after');
         bytes = await readCapped(res, MAX_ANSWER_BYTES);
       } catch (e) {
         if (timedOut) throw wasm.faceMatchError('TIMEOUT', e, url);

@@ -119,8 +119,17 @@ export interface FaceMatchClientOptions {
    * `Authorization: Bearer <token>`; a function is called before every request.
    */
   token?: string | (() => string | Promise<string>) | undefined;
-  /** Default 30,000. */
+  /** Per attempt. Default 30,000. */
   timeoutMs?: number | undefined;
+  /**
+   * Retries of one `verify` with the same `transactionId` (0 to 10, default 2): after a network
+   * error, a timeout, `TRANSACTION_IN_PROGRESS`, or a 429/503 with `Retry-After` (up to 30 s).
+   * The proxy's ledger answers a finished transaction from its record, so a retry never causes
+   * a second billed call. Without a `transactionId`, nothing is retried.
+   */
+  retries?: number | undefined;
+  /** The first retry's backoff, doubled each time (at most 8 s), with full jitter. Default 500. */
+  retryDelayMs?: number | undefined;
   /**
    * Accept answers of the proxy's sandbox (`"sandbox": true`, simulated). Default `false`:
    * they are refused with `SANDBOX_NOT_ALLOWED`, so a sandbox can never pass for production.
@@ -198,6 +207,12 @@ export type FaceMatchErrorCode =
   | 'IMAGE_TYPE'
   | 'REQUEST_INVALID'
   | 'TRANSACTION_ID_INVALID'
+  | 'TRANSACTION_IN_PROGRESS'
+  | 'TRANSACTION_ATTEMPTS_EXHAUSTED'
+  | 'TRANSACTION_FORBIDDEN'
+  | 'TRANSACTION_NOT_FOUND'
+  | 'LEDGER_UNAVAILABLE'
+  | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'METHOD_NOT_ALLOWED'

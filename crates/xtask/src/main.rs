@@ -28,6 +28,7 @@ commands:
                        --allow-origin: a page of yours may call the demo proxy too)
   codegen [--check]    regenerate committed generated files (or check them for drift)
   token --nik NIK --txn ID [--sub S] [--ttl SECS]  mint a caller token for local use
+  token --scope transactions:read [--sub S]      mint a server token for the results endpoint
   keygen               print a fresh receipt signing key (a private P-256 JWK)
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker

@@ -151,19 +151,27 @@ pub fn sandbox_table() -> String {
 const TOKEN_USAGE: &str =
     "usage: cargo xtask token --nik <NIK> --txn <ID> [--sub SUBJECT] [--ttl SECS]
                          [--iss ISSUER] [--aud AUDIENCE] [--secret S]
-  Mints a caller token as a backend does: HS256 with aud, jti, txn and nik_hmac.
+       cargo xtask token --scope transactions:read [--sub SUBJECT] [--ttl SECS] …
+  Mints a caller token as a backend does: HS256 with aud, jti, txn and nik_hmac; or, with
+  --scope, a server token for the results endpoint (GET /v1/transactions/{id}): HS256 with
+  aud, jti, sub and scope, for the transactions whose caller tokens had that sub.
   The secret defaults to $PROXY_JWT_SECRET, then to PROXY_JWT_SECRET in .dev.vars; the
   audience to $TOKEN_AUDIENCE, then to the proxy's default.";
 
 /// What `cargo xtask token` puts in a caller token.
 struct TokenRequest {
-    nik: String,
-    txn: String,
+    /// A caller token's NIK and transaction, or a server token's scope.
+    kind: TokenKind,
     sub: String,
     iss: String,
     aud: String,
     ttl: u64,
     jti: String,
+}
+
+enum TokenKind {
+    Caller { nik: String, txn: String },
+    Server { scope: String },
 }
 
 /// Prints an HS256 caller token for the proxy: `aud`, a fresh `jti`, `txn`, `nik_hmac` of
@@ -172,6 +180,7 @@ struct TokenRequest {
 pub fn token(root: &Path, args: &[String]) -> Result<()> {
     let mut nik = None;
     let mut txn = None;
+    let mut scope = None;
     let mut sub = "local-dev".to_string();
     let mut iss = "cargo-xtask-token".to_string();
     let mut aud = None;
@@ -187,6 +196,7 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
         match flag.as_str() {
             "--nik" => nik = Some(value()?),
             "--txn" => txn = Some(value()?),
+            "--scope" => scope = Some(value()?),
             "--sub" => sub = value()?,
             "--iss" => iss = value()?,
             "--aud" => aud = Some(value()?),
@@ -207,22 +217,22 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
             }
         }
     }
-    let nik = normalize_nik(&nik.ok_or_else(|| XtaskError::new(TOKEN_USAGE))?)?;
-    let txn = txn.ok_or_else(|| {
-        XtaskError::new(format!(
-            "--txn is required: the backend owns the transaction ID\n{TOKEN_USAGE}"
-        ))
-    })?;
+    let kind = match scope {
+        Some(scope) => {
+            if nik.is_some() || txn.is_some() {
+                return Err(XtaskError::new(format!(
+                    "--scope mints a server token: no --nik or --txn\n{TOKEN_USAGE}"
+                )));
+            }
+            TokenKind::Server { scope }
+        }
+        None => caller_kind(nik, txn)?,
+    };
     let max_ttl = dukcapil_proxy::logic::jwt::MAX_LIFETIME_S as u64;
     if !(1..=max_ttl).contains(&ttl) {
         return Err(XtaskError::new(format!(
             "--ttl must be 1–{max_ttl} seconds (the proxy refuses longer tokens)"
         )));
-    }
-    if dukcapil_core::contract::request::validate_transaction_id(&txn).is_err() {
-        return Err(XtaskError::new(
-            "--txn must be 1–128 characters of [A-Za-z0-9._:-] (the proxy's rule)",
-        ));
     }
     let dev_vars = root.join(".dev.vars");
     let from_env = |name: &str| {
@@ -240,8 +250,7 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
         .or_else(|| from_env("TOKEN_AUDIENCE"))
         .unwrap_or_else(|| dukcapil_proxy::logic::config::DEFAULT_TOKEN_AUDIENCE.to_string());
     let request = TokenRequest {
-        nik,
-        txn,
+        kind,
         sub,
         iss,
         aud,
@@ -250,6 +259,22 @@ pub fn token(root: &Path, args: &[String]) -> Result<()> {
     };
     println!("{}", sign_token(&request, &secret, unix_now()?));
     Ok(())
+}
+
+/// A caller token's NIK (normalised) and transaction ID, both required and checked.
+fn caller_kind(nik: Option<String>, txn: Option<String>) -> Result<TokenKind> {
+    let nik = normalize_nik(&nik.ok_or_else(|| XtaskError::new(TOKEN_USAGE))?)?;
+    let txn = txn.ok_or_else(|| {
+        XtaskError::new(format!(
+            "--txn is required: the backend owns the transaction ID\n{TOKEN_USAGE}"
+        ))
+    })?;
+    if dukcapil_core::contract::request::validate_transaction_id(&txn).is_err() {
+        return Err(XtaskError::new(
+            "--txn must be 1–128 characters of [A-Za-z0-9._:-] (the proxy's rule)",
+        ));
+    }
+    Ok(TokenKind::Caller { nik, txn })
 }
 
 fn unix_now() -> Result<u64> {
@@ -262,16 +287,21 @@ fn unix_now() -> Result<u64> {
 /// A caller token, signed with the proxy's own HS256 and NIK-binding code.
 fn sign_token(t: &TokenRequest, secret: &str, now: u64) -> String {
     use dukcapil_proxy::logic::jwt::{nik_hmac, sign_hs256};
-    let claims = serde_json::json!({
+    let mut claims = serde_json::json!({
         "iss": t.iss,
         "sub": t.sub,
         "aud": t.aud,
         "jti": t.jti,
         "iat": now,
         "exp": now + t.ttl,
-        "txn": t.txn,
-        "nik_hmac": nik_hmac(secret.as_bytes(), &t.nik),
     });
+    match &t.kind {
+        TokenKind::Caller { nik, txn } => {
+            claims["txn"] = txn.as_str().into();
+            claims["nik_hmac"] = nik_hmac(secret.as_bytes(), nik).into();
+        }
+        TokenKind::Server { scope } => claims["scope"] = scope.as_str().into(),
+    }
     sign_hs256(&claims.to_string(), secret.as_bytes())
 }
 
@@ -325,8 +355,10 @@ mod tests {
         let nik = "3273010101901234";
         let secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
         let request = TokenRequest {
-            nik: nik.into(),
-            txn: "t-1".into(),
+            kind: TokenKind::Caller {
+                nik: nik.into(),
+                txn: "t-1".into(),
+            },
             sub: "me".into(),
             iss: "bank".into(),
             aud: "dukcapil-facematch".into(),
@@ -353,6 +385,38 @@ mod tests {
         assert!(caller_token(&rules, &token, "t-2", 1_800_000_100).is_err());
     }
 
+    #[test]
+    fn server_tokens_read_transactions_and_caller_tokens_do_not() {
+        use dukcapil_proxy::logic::auth::{reader_token, Caller, TokenRules, READ_SCOPE};
+        let secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
+        let rules = TokenRules {
+            secret: Some(secret),
+            audience: "dukcapil-facematch",
+            require_nik: true,
+        };
+        let mint = |kind| {
+            let request = TokenRequest {
+                kind,
+                sub: "me".into(),
+                iss: "bank".into(),
+                aud: "dukcapil-facematch".into(),
+                ttl: 60,
+                jti: crate::secrets::unique_id(),
+            };
+            let token = format!("Bearer {}", sign_token(&request, secret, 1_800_000_000));
+            reader_token(&rules, Some(&token), 1_800_000_010)
+        };
+        let server = mint(TokenKind::Server {
+            scope: READ_SCOPE.into(),
+        });
+        assert!(matches!(server, Caller::Token(c) if c.sub.as_deref() == Some("me")));
+        let caller = mint(TokenKind::Caller {
+            nik: "3273010101901234".into(),
+            txn: "t-1".into(),
+        });
+        assert!(matches!(caller, Caller::Rejected(_)));
+    }
+
     /// Environments inherit no bindings: every rate limiter the proxy asks for is declared for
     /// the API and again for the demo, each with its own namespace.
     #[test]
@@ -375,6 +439,22 @@ mod tests {
             (ids.len(), unique.len()),
             (2 * Limiter::ALL.len(), ids.len())
         );
+    }
+
+    /// The ledger's Durable Object binding, for the API and again for the demo, and its class
+    /// made SQLite-backed by a migration (the proxy fails closed without it).
+    #[test]
+    fn wrangler_toml_declares_the_ledger_in_both_environments() {
+        use dukcapil_proxy::logic::ledger::{LEDGER_BINDING, LEDGER_CLASS};
+        let root = util::workspace_root().unwrap();
+        let toml = std::fs::read_to_string(root.join("wrangler.toml")).unwrap();
+        let (api, demo) = toml.split_once("[env.demo]").unwrap();
+        let binding = format!("name = \"{LEDGER_BINDING}\"\nclass_name = \"{LEDGER_CLASS}\"");
+        assert!(api.contains(&format!("[[durable_objects.bindings]]\n{binding}")));
+        assert!(demo.contains(&format!("[[env.demo.durable_objects.bindings]]\n{binding}")));
+        assert!(api.contains(&format!(
+            "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"{LEDGER_CLASS}\"]"
+        )));
     }
 
     #[test]

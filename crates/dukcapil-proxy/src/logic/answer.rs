@@ -2,7 +2,11 @@
 //! that go on all of them.
 
 use crate::logic::{
-    auth::challenge, config::RATE_LIMIT_RETRY_AFTER_S, cors, receipt::JWKS_MAX_AGE_S,
+    auth::challenge,
+    config::RATE_LIMIT_RETRY_AFTER_S,
+    cors,
+    ledger::{self, State},
+    receipt::JWKS_MAX_AGE_S,
     refusal::Refusal,
 };
 use dukcapil_core::{
@@ -40,6 +44,14 @@ pub fn refused(refusal: &Refusal, meta: &Meta<'_>, allow: Option<&'static str>) 
         ErrorCode::RateLimited | ErrorCode::UpstreamRateLimited => {
             headers.push(("retry-after", RATE_LIMIT_RETRY_AFTER_S.to_string()));
         }
+        ErrorCode::TransactionInProgress => {
+            let s = ledger::IN_PROGRESS_RETRY_AFTER_S;
+            headers.push(("retry-after", s.to_string()));
+        }
+        ErrorCode::LedgerUnavailable => {
+            let s = ledger::UNAVAILABLE_RETRY_AFTER_S;
+            headers.push(("retry-after", s.to_string()));
+        }
         ErrorCode::MethodNotAllowed => {
             if let Some(allow) = allow {
                 headers.push(("allow", allow.to_string()));
@@ -60,6 +72,19 @@ pub fn success(result: &MatchResult, meta: &Meta<'_>, expose_s3_url: bool) -> An
         status: 200,
         headers: Vec::new(),
         body: success_envelope(result, meta, expose_s3_url),
+    }
+}
+
+/// The results endpoint's answer: the state, and the receipt once the transaction is done.
+pub fn transaction(state: State, receipt: Option<&str>) -> Answer {
+    let body = match receipt {
+        Some(r) => serde_json::json!({ "state": state.as_str(), "receipt": r }),
+        None => serde_json::json!({ "state": state.as_str() }),
+    };
+    Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: body.to_string(),
     }
 }
 
@@ -199,6 +224,27 @@ mod tests {
             Some("POST, OPTIONS"),
         );
         assert_eq!((a.status, a.header("allow")), (405, Some("POST, OPTIONS")));
+        for (reason, status, after) in [
+            (Reason::TransactionInProgress, 409, "1"),
+            (Reason::LedgerMissing, 503, "2"),
+        ] {
+            let a = refused(&reason.into(), &META, None);
+            assert_eq!((a.status, a.header("retry-after")), (status, Some(after)));
+        }
+        let a = refused(&Reason::TransactionExhausted.into(), &META, None);
+        assert_eq!((a.status, a.header("retry-after")), (409, None));
+    }
+
+    #[test]
+    fn the_results_endpoint_tells_the_state_and_the_receipt_when_done() {
+        assert_eq!(
+            transaction(State::Done, Some("a.b.c")).body,
+            r#"{"receipt":"a.b.c","state":"done"}"#
+        );
+        assert_eq!(
+            transaction(State::InFlight, None).body,
+            r#"{"state":"in_flight"}"#
+        );
     }
 
     #[test]

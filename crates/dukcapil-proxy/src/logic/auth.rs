@@ -101,6 +101,27 @@ pub fn identify(
     verified.map_or_else(Caller::Rejected, Caller::Token)
 }
 
+/// The scope a server token needs for the results endpoint.
+pub const READ_SCOPE: &str = "transactions:read";
+
+/// A server token for the results endpoint: HS256 for `aud`, with a `jti`, and with
+/// [`READ_SCOPE`]. A caller token (a browser's) has no scope, so it is refused even though it
+/// is well signed. Anonymous reads are never allowed, sandbox or not.
+pub fn reader_token(rules: &TokenRules<'_>, authorization: Option<&str>, now_s: i64) -> Caller {
+    let verified = jwt::bearer_token(authorization).and_then(|token| {
+        let secret = rules.secret.ok_or(Reason::TokenSignature)?;
+        let claims = jwt::verify_hs256(token, secret.as_bytes(), rules.audience, now_s)?;
+        if claims.jti.as_deref().is_none_or(str::is_empty) {
+            return Err(Reason::TokenIncomplete);
+        }
+        if !claims.has_scope(READ_SCOPE) {
+            return Err(Reason::TokenScope);
+        }
+        Ok(claims)
+    });
+    verified.map_or_else(Caller::Rejected, Caller::Token)
+}
+
 /// Which rate limiting binding a request spends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limiter {
@@ -325,6 +346,58 @@ mod tests {
     fn sign(extra: &str) -> String {
         let c = format!(r#"{{"aud":"{AUD}","iat":{NOW},"exp":{}{extra}}}"#, NOW + 60);
         format!("Bearer {}", jwt::sign_hs256(&c, SECRET.as_bytes()))
+    }
+
+    #[test]
+    fn only_server_tokens_with_the_read_scope_read_transactions() {
+        let strict = rules(Some(SECRET), true);
+        let read = |auth: &str| reader_token(&strict, Some(auth), NOW);
+        let ok = read(&sign(
+            r#","jti":"j","sub":"customer-42","scope":"openid transactions:read""#,
+        ));
+        assert!(matches!(ok, Caller::Token(c) if c.sub.as_deref() == Some("customer-42")));
+        let hmac = jwt::nik_hmac(SECRET.as_bytes(), NIK);
+        let cases = [
+            // A browser's caller token: well signed, no scope.
+            (
+                read(&sign(&format!(
+                    r#","jti":"j","txn":"t","nik_hmac":"{hmac}""#
+                ))),
+                Reason::TokenScope,
+            ),
+            (
+                read(&sign(r#","jti":"j","scope":"transactions:write""#)),
+                Reason::TokenScope,
+            ),
+            (
+                read(&sign(r#","jti":"j","scope":"transactions:readx""#)),
+                Reason::TokenScope,
+            ),
+            (
+                read(&sign(r#","scope":"transactions:read""#)),
+                Reason::TokenIncomplete,
+            ),
+            (reader_token(&strict, None, NOW), Reason::TokenMissing),
+            (
+                reader_token(
+                    &rules(Some("another-secret-0123456789abcdef0123"), true),
+                    Some(&sign(r#","jti":"j","scope":"transactions:read""#)),
+                    NOW,
+                ),
+                Reason::TokenSignature,
+            ),
+            (
+                reader_token(
+                    &rules(None, true),
+                    Some(&sign(r#","jti":"j","scope":"transactions:read""#)),
+                    NOW,
+                ),
+                Reason::TokenSignature,
+            ),
+        ];
+        for (i, (got, want)) in cases.into_iter().enumerate() {
+            assert_eq!(got, Caller::Rejected(want), "case {i}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::logic::{
     auth::Policy,
+    ledger,
     receipt::{read_previous_key, read_signing_key, EcPublic, SigningKey},
     refusal::Reason,
 };
@@ -54,6 +55,8 @@ pub const VARIABLES: &[&str] = &[
     "TURNSTILE_SECRET",
     "TURNSTILE_VERIFY_URL",
     "TURNSTILE_ACTION",
+    "MAX_UPSTREAM_ATTEMPTS",
+    "LEDGER_TTL_SECONDS",
 ];
 
 /// The receipt keys as configured.
@@ -95,6 +98,10 @@ pub struct Config {
     pub turnstile_secret: Option<String>,
     pub turnstile_verify_url: Option<String>,
     pub turnstile_action: Option<String>,
+    /// Upstream calls per transaction, at most (1 to 10).
+    pub max_upstream_attempts: u32,
+    /// How long the ledger keeps a transaction, in seconds (1 s to 30 days).
+    pub ledger_ttl_s: u32,
     /// Stable names of configuration problems worth a log line (never values).
     pub warnings: Vec<&'static str>,
 }
@@ -249,6 +256,18 @@ impl Config {
             non_blank(get("RECEIPT_SIGNING_KEY")),
             non_blank(get("RECEIPT_SIGNING_KEY_PREVIOUS")),
         );
+        let max_upstream_attempts = clamped(
+            get("MAX_UPSTREAM_ATTEMPTS"),
+            (1, ledger::DEFAULT_MAX_ATTEMPTS, ledger::MAX_MAX_ATTEMPTS),
+            "max_upstream_attempts_invalid",
+            &mut warnings,
+        );
+        let ledger_ttl_s = clamped(
+            get("LEDGER_TTL_SECONDS"),
+            (1, ledger::DEFAULT_TTL_S, ledger::MAX_TTL_S),
+            "ledger_ttl_seconds_invalid",
+            &mut warnings,
+        );
         if sandbox && matches!(&receipt_keys, Ok(k) if k.current.is_none()) {
             warnings.push("receipt_key_ephemeral");
         }
@@ -270,6 +289,8 @@ impl Config {
             turnstile_secret: non_blank(get("TURNSTILE_SECRET")),
             turnstile_verify_url,
             turnstile_action: non_blank(get("TURNSTILE_ACTION")).map(|a| a.trim().to_string()),
+            max_upstream_attempts,
+            ledger_ttl_s,
             warnings,
         }
     }
@@ -511,6 +532,36 @@ pub(crate) mod tests {
             Ok(Backend::Live { app_id: "id", .. })
         ));
         assert!(c.ready());
+    }
+
+    #[test]
+    fn ledger_limits_are_clamped() {
+        let c = live(&[]);
+        assert_eq!((c.max_upstream_attempts, c.ledger_ttl_s), (3, 86_400));
+        for (attempts, ttl, want) in [
+            ("0", "0", (1, 1)),
+            ("10", "2592000", (10, 2_592_000)),
+            ("11", "9999999", (10, 2_592_000)),
+        ] {
+            let c = live(&[
+                ("MAX_UPSTREAM_ATTEMPTS", attempts),
+                ("LEDGER_TTL_SECONDS", ttl),
+            ]);
+            assert_eq!((c.max_upstream_attempts, c.ledger_ttl_s), want);
+            assert!(c.warnings.is_empty());
+        }
+        let c = live(&[
+            ("MAX_UPSTREAM_ATTEMPTS", "many"),
+            ("LEDGER_TTL_SECONDS", "1d"),
+        ]);
+        assert_eq!((c.max_upstream_attempts, c.ledger_ttl_s), (3, 86_400));
+        assert_eq!(
+            c.warnings,
+            [
+                "max_upstream_attempts_invalid",
+                "ledger_ttl_seconds_invalid"
+            ]
+        );
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub struct LogLine {
     /// The receipt's `jti`, to find the request a receipt came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_id: Option<String>,
+    /// What the transaction ledger said last (`claimed`, `replayed`, `in_progress`, `settled`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<&'static str>,
+    /// This request's upstream attempt for its transaction (from 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
     pub sandbox: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<&'static str>,

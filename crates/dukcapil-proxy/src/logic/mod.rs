@@ -8,6 +8,7 @@ pub mod body;
 pub mod config;
 pub mod cors;
 pub mod jwt;
+pub mod ledger;
 pub mod log;
 pub mod multipart;
 pub mod params;

@@ -31,10 +31,11 @@ use crate::logic::{
     config::{Backend, Config, KeySource},
     cors::{check_origin, origin_of, OriginCheck},
     jwt,
+    ledger::{self, Outcome, Refused, Settlement, Verdict},
     log::{log_method, safe_upstream_id, LogLine},
     receipt::{self, EcPublic},
     refusal::{Reason, Refusal},
-    route::{path_of, route, Route},
+    route::{path_of, route, transaction_in_path, Route},
     sandbox,
     time::today_in_indonesia,
     txn,
@@ -43,6 +44,7 @@ use crate::logic::{
 use dukcapil_core::{
     contract::{envelope::Meta, MatchResult},
     date::CivilDate,
+    ErrorCode,
 };
 
 /// The largest siteverify answer read.
@@ -97,8 +99,10 @@ pub enum Check {
     NikBinding,
     NikRateLimit,
     Turnstile,
+    Ledger,
     Upstream,
     Receipt,
+    Settle,
 }
 
 /// The order. The proxy README's list is made from it (`cargo xtask codegen`).
@@ -116,8 +120,20 @@ pub const ORDER: &[Check] = &[
     Check::NikBinding,
     Check::NikRateLimit,
     Check::Turnstile,
+    Check::Ledger,
     Check::Upstream,
     Check::Receipt,
+    Check::Settle,
+];
+
+/// The checks of `GET /v1/transactions/{transactionId}` (the results endpoint), in order.
+pub const READ_ORDER: &[Check] = &[
+    Check::Route,
+    Check::TransactionId,
+    Check::Configured,
+    Check::RateLimit,
+    Check::Token,
+    Check::Ledger,
 ];
 
 impl Check {
@@ -137,8 +153,10 @@ impl Check {
             Check::NikBinding => "**NIK binding**: a token's `nik_hmac` must be this NIK's (`401`).",
             Check::NikRateLimit => "**NIK rate limit**: the NIK's own budget, keyed by its `nik_hmac`, bounds how often one person's face can be probed, whoever asks (`429`).",
             Check::Turnstile => "**Turnstile**, when on: checked last before the upstream, so an invalid request does not burn the one-time token (`401`, `502`).",
+            Check::Ledger => "**Ledger**: the transaction's Durable Object decides, atomically, whether this request may call upstream: a finished transaction is answered from it with its receipt and `idempotent-replayed: true` and no call; one being called gets `409` with `Retry-After`; another `sub` or NIK gets `403`; after `MAX_UPSTREAM_ATTEMPTS` calls, `409`. Without a working ledger, `503` and nothing is forwarded (fail closed). Last before the upstream, so nothing invalid claims a transaction.",
             Check::Upstream => "**Upstream**: the one billed call (or the sandbox), whose answer becomes the verdict or a refusal.",
             Check::Receipt => "**Receipt**: a verdict or a definitive upstream refusal is signed (ES256, WebCrypto) into a receipt the answer carries; if signing fails, the outcome is not passed on unsigned (`500`).",
+            Check::Settle => "**Settle**: the outcome and its receipt are stored in the ledger (the transaction is done), or a retryable failure frees it for the next try. If another attempt finished first, its outcome is the answer.",
         }
     }
 }
@@ -192,8 +210,25 @@ pub enum Step {
     /// Sign `input` with the loaded key: ECDSA P-256 with SHA-256, the signature as `r || s`
     /// (64 bytes, IEEE P1363, as WebCrypto gives it); reply [`Reply::Signed`].
     Sign { input: String },
+    /// Send `request` (JSON, a [`ledger::Request`]) to the ledger's Durable Object named
+    /// `transaction_id`; reply [`Reply::Ledger`] with its answer.
+    Ledger {
+        transaction_id: String,
+        request: String,
+    },
     /// Done: take the answer and the log line from [`Pipeline::finish`].
     Finish,
+}
+
+/// What the ledger's Durable Object said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerReply<'a> {
+    /// Its answer (JSON, a [`ledger::Verdict`]).
+    Answered(&'a str),
+    /// No such binding.
+    Missing,
+    /// The call failed (threw, or answered other than 200).
+    Failed,
 }
 
 /// What a rate limiting binding said.
@@ -258,6 +293,7 @@ pub enum Reply<'a> {
     },
     /// The signature, or `None` when signing failed.
     Signed(Option<&'a [u8]>),
+    Ledger(LedgerReply<'a>),
 }
 
 /// What a check decided.
@@ -301,6 +337,10 @@ pub struct Pipeline<'c> {
     /// The end, when it came before the upstream.
     end: Option<Result<Answer, Refusal>>,
     upstream_ms: Option<f64>,
+    /// The ledger's attempt number, once this request claimed the transaction.
+    attempt: Option<u32>,
+    /// The answer comes from the ledger, not from this request's upstream call.
+    replayed: bool,
     log: LogLine,
 }
 
@@ -317,6 +357,9 @@ enum Awaiting {
     Upstream,
     Wait,
     Signature,
+    Claim,
+    Settle,
+    Read,
 }
 
 impl<'c> Pipeline<'c> {
@@ -358,6 +401,8 @@ impl<'c> Pipeline<'c> {
             upstream_request_id: None,
             end: None,
             upstream_ms: None,
+            attempt: None,
+            replayed: false,
             log,
         }
     }
@@ -394,8 +439,16 @@ impl<'c> Pipeline<'c> {
         }
     }
 
+    /// The checks of this request's route.
+    fn order(&self) -> &'static [Check] {
+        match self.route {
+            Route::Transaction => READ_ORDER,
+            _ => ORDER,
+        }
+    }
+
     fn advance(&mut self) -> Step {
-        while let Some(&check) = ORDER.get(self.at) {
+        while let Some(&check) = self.order().get(self.at) {
             match self.run(check) {
                 Flow::Next => self.at += 1,
                 other => return self.settle(other),
@@ -454,6 +507,16 @@ impl<'c> Pipeline<'c> {
                 Route::Jwks => self.load_key(true),
                 _ => Flow::Next,
             },
+            Check::TransactionId if self.route == Route::Transaction => {
+                let path = transaction_in_path(path_of(&self.head.url));
+                match txn::validate_transaction_id(path) {
+                    Ok(Some(id)) => {
+                        self.transaction_id = Some(id.to_string());
+                        Flow::Next
+                    }
+                    _ => Flow::Stop(Reason::TransactionIdInvalid.into()),
+                }
+            }
             Check::Origin => match (&self.origin, self.route) {
                 (OriginCheck::Denied, _) => Flow::Stop(Reason::OriginNotAllowed.into()),
                 (_, Route::Preflight) => Flow::Answer(answer::preflight(&self.origin)),
@@ -494,13 +557,11 @@ impl<'c> Pipeline<'c> {
                     audience: &self.cfg.token_audience,
                     require_nik: self.cfg.require_nik_binding,
                 };
-                let caller = auth::identify(
-                    policy,
-                    &rules,
-                    self.head.authorization.as_deref(),
-                    self.txn(),
-                    self.now_s(),
-                );
+                let authorization = self.head.authorization.as_deref();
+                let caller = match self.route {
+                    Route::Transaction => auth::reader_token(&rules, authorization, self.now_s()),
+                    _ => auth::identify(policy, &rules, authorization, self.txn(), self.now_s()),
+                };
                 let (limiter, key) = auth::budget(&caller, self.head.client_ip.as_deref());
                 self.log.auth = Some(caller.log_name());
                 self.caller = Some(caller);
@@ -588,8 +649,145 @@ impl<'c> Pipeline<'c> {
                 };
                 self.ask(Awaiting::Siteverify, Step::Siteverify(call))
             }
+            Check::Ledger => self.ask_ledger(),
+            // A replayed answer was neither called for nor signed here.
+            Check::Upstream | Check::Receipt | Check::Settle if self.replayed => Flow::Next,
             Check::Upstream => self.call_upstream(),
             Check::Receipt => self.sign_receipt(),
+            Check::Settle => self.settle_outcome(),
+        }
+    }
+
+    /// The owner a ledger record is kept for: the token's `sub`.
+    fn owner(&self) -> Option<String> {
+        self.caller
+            .as_ref()
+            .and_then(Caller::claims)
+            .and_then(|c| c.sub.clone())
+    }
+
+    fn ledger_step(&mut self, awaiting: Awaiting, request: &ledger::Request) -> Flow {
+        let Ok(request) = serde_json::to_string(request) else {
+            return Flow::Stop(Reason::OutOfStep.into());
+        };
+        let step = Step::Ledger {
+            transaction_id: self.txn().to_string(),
+            request,
+        };
+        self.ask(awaiting, step)
+    }
+
+    /// Claims the transaction (a verification) or reads it (the results endpoint).
+    fn ask_ledger(&mut self) -> Flow {
+        let owner = self.owner();
+        if self.route == Route::Transaction {
+            return self.ledger_step(Awaiting::Read, &ledger::Request::Read { owner });
+        }
+        let request = ledger::Request::Claim {
+            owner,
+            nik_hmac: self.nik_hmac.clone(),
+            lease_ms: ledger::lease_ms(self.cfg.upstream_timeout_ms),
+            max_attempts: self.cfg.max_upstream_attempts,
+            ttl_s: self.cfg.ledger_ttl_s,
+        };
+        self.ledger_step(Awaiting::Claim, &request)
+    }
+
+    /// Records how this request's attempt ended: done with its receipt, or free for a retry.
+    fn settle_outcome(&mut self) -> Flow {
+        let Some(attempt) = self.attempt else {
+            return Flow::Stop(Reason::OutOfStep.into());
+        };
+        let done = match (&self.outcome, &self.receipt) {
+            (Some(Ok(r)), Some(receipt)) => Some(Outcome {
+                outcome: if r.is_match { "match" } else { "no_match" }.to_string(),
+                score: Some(r.score),
+                receipt: receipt.clone(),
+            }),
+            (Some(Err(refusal)), Some(receipt)) if refusal.reason.receipted() => Some(Outcome {
+                outcome: refusal.code.as_str().to_string(),
+                score: None,
+                receipt: receipt.clone(),
+            }),
+            _ => None,
+        };
+        let result = done.map_or(Settlement::Retry, Settlement::Done);
+        self.ledger_step(
+            Awaiting::Settle,
+            &ledger::Request::Settle { attempt, result },
+        )
+    }
+
+    /// Answers with a finished transaction's stored outcome instead of calling upstream.
+    fn replay(&mut self, stored: Outcome) {
+        self.replayed = true;
+        self.outcome = Some(match stored.outcome.as_str() {
+            "match" | "no_match" => Ok(MatchResult {
+                is_match: stored.outcome == "match",
+                score: stored.score.unwrap_or(0.0),
+                message: None,
+                request_id: None,
+                transaction_id: None,
+                s3_url: None,
+            }),
+            code => Err(ErrorCode::from_code(code)
+                .map_or_else(|| Reason::UpstreamRejected.into(), Refusal::upstream)),
+        });
+        self.receipt = Some(stored.receipt);
+    }
+
+    fn on_ledger(&mut self, awaiting: Awaiting, reply: LedgerReply<'_>) -> Flow {
+        let verdict = match reply {
+            LedgerReply::Answered(json) => serde_json::from_str::<Verdict>(json).ok(),
+            LedgerReply::Missing | LedgerReply::Failed => None,
+        };
+        let Some(verdict) = verdict else {
+            if awaiting == Awaiting::Settle {
+                // The outcome is in hand and was billed: it is answered all the same. The
+                // ledger frees the transaction when the lease runs out.
+                self.warn("ledger_settle_failed");
+                return Flow::Next;
+            }
+            return Flow::Stop(
+                match reply {
+                    LedgerReply::Missing => Reason::LedgerMissing,
+                    _ => Reason::LedgerFailed,
+                }
+                .into(),
+            );
+        };
+        self.log.ledger = Some(verdict.log_name());
+        match (awaiting, verdict) {
+            (Awaiting::Claim, Verdict::Claimed { attempt }) => {
+                self.attempt = Some(attempt);
+                self.log.attempt = Some(attempt);
+                Flow::Next
+            }
+            (Awaiting::Claim | Awaiting::Settle, Verdict::Done { outcome }) => {
+                self.replay(outcome);
+                Flow::Next
+            }
+            (Awaiting::Claim, Verdict::InProgress) => {
+                Flow::Stop(Reason::TransactionInProgress.into())
+            }
+            (Awaiting::Claim | Awaiting::Read, Verdict::Refused { why }) => Flow::Stop(
+                match why {
+                    Refused::Owner => Reason::TransactionOwner,
+                    Refused::Nik => Reason::TransactionNik,
+                    Refused::Exhausted => Reason::TransactionExhausted,
+                }
+                .into(),
+            ),
+            (Awaiting::Settle, Verdict::Settled) => Flow::Next,
+            (Awaiting::Read, Verdict::Unknown) => Flow::Stop(Reason::TransactionUnknown.into()),
+            (Awaiting::Read, Verdict::Found { state, outcome }) => Flow::Answer(
+                answer::transaction(state, outcome.as_ref().map(|o| o.receipt.as_str())),
+            ),
+            (Awaiting::Settle, _) => {
+                self.warn("ledger_settle_failed");
+                Flow::Next
+            }
+            _ => Flow::Stop(Reason::LedgerFailed.into()),
         }
     }
 
@@ -771,6 +969,10 @@ impl<'c> Pipeline<'c> {
                 self.outcome = Some(Err(Reason::UpstreamTimeout.into()));
                 Flow::Next
             }
+            (
+                awaiting @ (Awaiting::Claim | Awaiting::Settle | Awaiting::Read),
+                Reply::Ledger(reply),
+            ) => self.on_ledger(awaiting, reply),
             // The glue answered a different step than the one asked.
             _ => Flow::Stop(Reason::OutOfStep.into()),
         }
@@ -828,11 +1030,25 @@ impl<'c> Pipeline<'c> {
                 answer::refused(&refusal, &self.meta(), allow)
             }
         };
+        let mut answer = answer;
+        if self.replayed {
+            answer
+                .headers
+                .push((ledger::REPLAYED_HEADER, "true".to_string()));
+        }
+        // The results endpoint is server to server: no CORS headers, whoever asks, whatever
+        // the method.
+        let server_only = transaction_in_path(path_of(&self.head.url)).is_some();
+        let origin = if server_only {
+            &OriginCheck::Absent
+        } else {
+            &self.origin
+        };
         let answer = answer::finish(
             answer,
             &self.ctx.request_id,
             self.transaction_id.as_deref(),
-            &self.origin,
+            origin,
             &answer::server_timing(self.upstream_ms, total_ms),
         );
         // Without a clock, NIKs are looked for as if it were the year 9999: more is masked.

@@ -136,6 +136,22 @@ reasons! {
         "The connection failed or broke off.";
     UpstreamTimeout = "upstream_timeout", [UpstreamTimeout],
         "No complete answer within `UPSTREAM_TIMEOUT_MS`.";
+    TokenScope = "token_scope", [Forbidden],
+        "A valid token without `scope: transactions:read` on the results endpoint (a browser's caller token, say).";
+    LedgerMissing = "ledger_missing", [LedgerUnavailable],
+        "No `LEDGER` Durable Object binding: nothing is forwarded without the ledger (fail closed).";
+    LedgerFailed = "ledger_failed", [LedgerUnavailable],
+        "The ledger's Durable Object failed or gave an unreadable answer: nothing is forwarded (fail closed).";
+    TransactionInProgress = "transaction_in_progress", [TransactionInProgress],
+        "Another request of this transaction is calling upstream (its lease holds): retry after `Retry-After`.";
+    TransactionOwner = "transaction_owner", [TransactionForbidden],
+        "The transaction belongs to another token `sub`.";
+    TransactionNik = "transaction_nik", [TransactionForbidden],
+        "The transaction was started for another NIK (`nik_hmac`).";
+    TransactionExhausted = "transaction_exhausted", [TransactionAttemptsExhausted],
+        "`MAX_UPSTREAM_ATTEMPTS` upstream calls were made for the transaction and none gave an outcome.";
+    TransactionUnknown = "transaction_unknown", [TransactionNotFound],
+        "The results endpoint knows no such transaction: never claimed, or deleted after `LEDGER_TTL_SECONDS`.";
     ReceiptSigningFailed = "receipt_signing_failed", [ProxyMisconfigured],
         "WebCrypto failed to sign the receipt (after the upstream call): the outcome is not passed on unsigned.";
     OutOfStep = "out_of_step", [ProxyMisconfigured],

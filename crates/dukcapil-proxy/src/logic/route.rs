@@ -6,6 +6,8 @@ pub use crate::logic::receipt::JWKS_PATH;
 /// The verification path: the same as upstream, so the proxy is a drop-in base URL.
 pub use dukcapil_core::contract::VERIFY_PATH;
 pub const HEALTH_PATH: &str = "/healthz";
+/// The results endpoint: `GET /v1/transactions/{transactionId}`, server to server.
+pub const TRANSACTIONS_PREFIX: &str = "/v1/transactions/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -13,6 +15,8 @@ pub enum Route {
     Health,
     /// The receipts' public keys: open to any origin.
     Jwks,
+    /// A transaction's state and receipt, for the backend (no CORS).
+    Transaction,
     /// CORS preflight (`OPTIONS`) on a known path.
     Preflight,
     /// A known path with another method; carries the `Allow` header value.
@@ -28,6 +32,8 @@ impl Route {
             VERIFY_PATH => VERIFY_PATH,
             HEALTH_PATH => HEALTH_PATH,
             JWKS_PATH => JWKS_PATH,
+            // The ID itself is logged, masked, as `transaction_id`.
+            p if p.starts_with(TRANSACTIONS_PREFIX) => "/v1/transactions/{id}",
             _ => "<other>",
         }
     }
@@ -45,8 +51,20 @@ pub fn path_of(url: &str) -> &str {
     }
 }
 
+/// The transaction ID in a results endpoint path, as it is (checked like the header).
+pub fn transaction_in_path(path: &str) -> Option<&str> {
+    path.strip_prefix(TRANSACTIONS_PREFIX)
+}
+
 /// Routes on the exact path (no trailing-slash or case variants: they are not the API).
 pub fn route(method: &str, path: &str) -> Route {
+    if transaction_in_path(path).is_some() {
+        // Never preflighted: a server calls it, and a browser gets no CORS headers.
+        return match method {
+            "GET" => Route::Transaction,
+            _ => Route::MethodNotAllowed("GET"),
+        };
+    }
     let (allow, route) = match path {
         VERIFY_PATH => ("POST, OPTIONS", Route::Verify),
         HEALTH_PATH => ("GET, HEAD, OPTIONS", Route::Health),
@@ -95,11 +113,28 @@ mod tests {
             ("POST", JWKS_PATH, Route::MethodNotAllowed("GET, HEAD")),
             ("OPTIONS", JWKS_PATH, Route::MethodNotAllowed("GET, HEAD")),
             ("GET", "/.well-known/jwks.json/", Route::NotFound),
+            ("GET", "/v1/transactions/txn-1", Route::Transaction),
+            ("GET", "/v1/transactions/", Route::Transaction),
+            (
+                "OPTIONS",
+                "/v1/transactions/txn-1",
+                Route::MethodNotAllowed("GET"),
+            ),
+            (
+                "POST",
+                "/v1/transactions/txn-1",
+                Route::MethodNotAllowed("GET"),
+            ),
+            ("GET", "/v1/transactions", Route::NotFound),
         ];
         for (method, path, want) in cases {
             assert_eq!(route(method, path), want, "{method} {path}");
         }
         assert_eq!(Route::log_path("/3201010101900001"), "<other>");
+        assert_eq!(
+            Route::log_path("/v1/transactions/3201010101900001"),
+            "/v1/transactions/{id}"
+        );
         let paths = [
             ("https://proxy.test/v1/dukcapilWithFacematch", VERIFY_PATH),
             (

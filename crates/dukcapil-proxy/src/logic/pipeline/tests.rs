@@ -80,8 +80,84 @@ impl Limits {
     }
 }
 
+/// The transaction ledger as the Durable Object keeps it: the pure decision over a record.
+enum Ledger {
+    /// Kept across runs of the same world when `persist`, else fresh for each run.
+    Working {
+        /// By transaction ID (the Durable Object's name).
+        records: RefCell<HashMap<String, ledger::Record>>,
+        persist: bool,
+        /// The Durable Object's clock.
+        now_ms: std::cell::Cell<f64>,
+    },
+    Missing,
+    Failed,
+    /// Answers these in turn, whatever it is asked.
+    Script(RefCell<std::collections::VecDeque<&'static str>>),
+}
+
+impl Ledger {
+    fn working() -> Ledger {
+        Ledger::Working {
+            records: RefCell::default(),
+            persist: false,
+            now_ms: std::cell::Cell::new(NOW_MS),
+        }
+    }
+
+    fn persistent() -> Ledger {
+        Ledger::Working {
+            records: RefCell::default(),
+            persist: true,
+            now_ms: std::cell::Cell::new(NOW_MS),
+        }
+    }
+
+    fn record(&self) -> Option<ledger::Record> {
+        match self {
+            Ledger::Working { records, .. } => records.borrow().get("txn-1").cloned(),
+            _ => None,
+        }
+    }
+
+    fn ask(&self, transaction_id: &str, request: &str) -> (String, Option<String>) {
+        match self {
+            Ledger::Working {
+                records, now_ms, ..
+            } => {
+                let request: ledger::Request = serde_json::from_str(request).unwrap();
+                let stored = records.borrow().get(transaction_id).cloned();
+                let (change, verdict) = ledger::decide(stored.as_ref(), &request, now_ms.get());
+                let mut records = records.borrow_mut();
+                match change {
+                    ledger::Change::Keep => {}
+                    ledger::Change::Write(r) => {
+                        records.insert(transaction_id.to_string(), r);
+                    }
+                    ledger::Change::Delete => {
+                        records.remove(transaction_id);
+                    }
+                }
+                let op = match request {
+                    ledger::Request::Claim { .. } => "claim",
+                    ledger::Request::Settle { .. } => "settle",
+                    ledger::Request::Read { .. } => "read",
+                };
+                (op.into(), Some(serde_json::to_string(&verdict).unwrap()))
+            }
+            Ledger::Missing => ("missing".into(), None),
+            Ledger::Failed => ("failed".into(), None),
+            Ledger::Script(answers) => (
+                "scripted".into(),
+                answers.borrow_mut().pop_front().map(str::to_string),
+            ),
+        }
+    }
+}
+
 /// A request, the configuration and everything the outside world will answer.
 struct World {
+    ledger: Ledger,
     vars: Vec<(&'static str, String)>,
     head: Head,
     body: Vec<u8>,
@@ -96,6 +172,7 @@ struct World {
 fn world() -> World {
     let body = format!(r#"{{"id":"{NIK}","image":"{}"}}"#, image()).into_bytes();
     World {
+        ledger: Ledger::working(),
         vars: vec![
             ("HV_APP_ID", "app-id".into()),
             ("HV_APP_KEY", "app-key".into()),
@@ -187,6 +264,14 @@ fn run(w: &World) -> Run {
         receipt_id: "rcpt-1".into(),
         now_ms: NOW_MS,
     };
+    if let Ledger::Working {
+        records,
+        persist: false,
+        ..
+    } = &w.ledger
+    {
+        records.borrow_mut().clear();
+    }
     let mut p = Pipeline::new(&cfg, w.head.clone(), ctx);
     let (mut steps, mut staged, mut calls, mut keys) = (Vec::new(), None, Vec::new(), Vec::new());
     let mut step = p.start();
@@ -244,6 +329,19 @@ fn run(w: &World) -> Run {
                 steps.push(format!("wait {ms}"));
                 p.resume(Reply::Waited { ms: f64::from(ms) })
             }
+            Step::Ledger {
+                transaction_id,
+                request,
+            } => {
+                assert_eq!(Some(transaction_id.as_str()), p.transaction_id.as_deref());
+                let (op, answer) = w.ledger.ask(&transaction_id, &request);
+                steps.push(format!("ledger {op}"));
+                p.resume(Reply::Ledger(match (&w.ledger, &answer) {
+                    (Ledger::Missing, _) => LedgerReply::Missing,
+                    (_, Some(a)) => LedgerReply::Answered(a),
+                    (_, None) => LedgerReply::Failed,
+                }))
+            }
             Step::Finish => break,
         };
     }
@@ -276,8 +374,10 @@ fn a_good_request_goes_upstream_once_with_the_callers_bytes() {
                 nik_hmac(SECRET.as_bytes(), NIK)
             ),
             "siteverify".into(),
+            "ledger claim".into(),
             "upstream".into(),
             "sign".into(),
+            "ledger settle".into(),
         ]
     );
     // Our browser module's body is forwarded as it is.
@@ -348,11 +448,21 @@ const BREAKERS: &[(Check, Breaker)] = &[
     }),
     (Check::NikRateLimit, |w| w.limits.nik_cap = 0),
     (Check::Turnstile, |w| w.head.turnstile = None),
+    (Check::Ledger, |w| w.ledger = Ledger::Missing),
     (Check::Upstream, |w| {
         w.upstream = Called::Answer(503, BUSY.as_bytes().to_vec())
     }),
     (Check::Receipt, |w| w.signature = None),
 ];
+
+/// The checks that can refuse: settling never does (the outcome in hand is answered).
+fn refusing_checks() -> Vec<Check> {
+    ORDER
+        .iter()
+        .copied()
+        .filter(|c| *c != Check::Settle)
+        .collect()
+}
 
 /// The check a refusal reason belongs to.
 fn check_of(reason: &str) -> Check {
@@ -408,6 +518,14 @@ fn check_of(reason: &str) -> Check {
         | Reason::UpstreamUnreachable
         | Reason::UpstreamTimeout => Check::Upstream,
         Reason::ReceiptSigningFailed => Check::Receipt,
+        Reason::TokenScope => Check::Token,
+        Reason::LedgerMissing
+        | Reason::LedgerFailed
+        | Reason::TransactionInProgress
+        | Reason::TransactionOwner
+        | Reason::TransactionNik
+        | Reason::TransactionExhausted
+        | Reason::TransactionUnknown => Check::Ledger,
         Reason::OutOfStep => panic!("out of step"),
     }
 }
@@ -416,7 +534,7 @@ fn check_of(reason: &str) -> Check {
 fn each_check_refuses_on_its_own_and_nothing_after_it_runs() {
     assert_eq!(
         BREAKERS.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
-        ORDER,
+        refusing_checks(),
         "one breaker per check, in order"
     );
     for (check, breaker) in BREAKERS {
@@ -705,7 +823,11 @@ fn the_sandbox_answers_from_the_vendors_own_answers() {
     w.head.content_length = Some(w.body.len().to_string());
     w.head.authorization = Some(bound_token(nik, None));
     let r = run(&w);
-    assert_eq!(r.steps.last().map(String::as_str), Some("wait 15000"));
+    // A timeout is not signed, and frees the transaction for the next try.
+    assert_eq!(
+        r.steps[r.steps.len() - 2..],
+        ["wait 15000", "ledger settle"]
+    );
     assert_eq!(r.reason(), Some("upstream_timeout"));
     let v: serde_json::Value = serde_json::from_str(&r.answer.body).unwrap();
     assert_eq!(v["sandbox"], true);
@@ -1219,7 +1341,332 @@ fn every_wait_is_the_configured_timeout() {
         w.head.content_length = Some(w.body.len().to_string());
         w.head.authorization = Some(bound_token(nik, None));
         let r = run(&w);
-        assert_eq!(r.steps.last(), Some(&format!("wait {want}")));
+        let waits: Vec<&String> = r.steps.iter().filter(|s| s.starts_with("wait")).collect();
+        assert_eq!(waits, [&format!("wait {want}")], "{:?}", r.steps);
         assert_eq!(r.reason(), Some("upstream_timeout"));
     }
+}
+
+// ---- the transaction ledger -------------------------------------------------------------
+
+fn ledger_world() -> World {
+    let mut w = world();
+    w.ledger = Ledger::persistent();
+    w.vars.retain(|(k, _)| *k != "TURNSTILE_SECRET");
+    w
+}
+
+fn upstream_calls(r: &Run) -> usize {
+    r.steps.iter().filter(|s| *s == "upstream").count()
+}
+
+#[test]
+fn a_finished_transaction_is_replayed_with_its_receipt_and_no_upstream_call() {
+    let w = ledger_world();
+    let first = run(&w);
+    assert_eq!(first.answer.status, 200, "{}", first.answer.body);
+    assert_eq!(first.answer.header("idempotent-replayed"), None);
+    assert_eq!(first.log["ledger"], "settled");
+    assert_eq!(first.log["attempt"], 1);
+    let record = w.ledger.record().unwrap();
+    assert_eq!((record.state, record.attempts), (ledger::State::Done, 1));
+    assert_eq!(record.owner.as_deref(), Some("alice"));
+    // It keeps the outcome, the score and the receipt: no NIK, image or token.
+    let kept = serde_json::to_string(&record).unwrap();
+    for secret in [NIK, &image(), w.head.authorization.as_deref().unwrap()] {
+        assert!(!kept.contains(secret), "{kept}");
+    }
+    for _ in 0..3 {
+        let again = run(&w);
+        assert_eq!(upstream_calls(&again), 0, "{:?}", again.steps);
+        assert!(!again.steps.contains(&"sign".into()));
+        assert_eq!(again.answer.status, 200);
+        assert_eq!(again.answer.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.body()["receipt"], first.body()["receipt"]);
+        assert_eq!(
+            again.body()["result"]["details"],
+            first.body()["result"]["details"]
+        );
+        assert_eq!(again.log["ledger"], "replayed");
+    }
+}
+
+#[test]
+fn a_definitive_refusal_is_replayed_too() {
+    let mut w = ledger_world();
+    w.upstream = Called::Answer(200, fixture("200-nik-invalid"));
+    let first = run(&w);
+    assert_eq!(first.code(), Some(ErrorCode::NikInvalid));
+    let again = run(&w);
+    assert_eq!(upstream_calls(&again), 0);
+    assert_eq!(again.code(), Some(ErrorCode::NikInvalid));
+    assert_eq!(again.answer.status, first.answer.status);
+    assert_eq!(again.body()["receipt"], first.body()["receipt"]);
+    assert_eq!(again.answer.header("idempotent-replayed"), Some("true"));
+}
+
+#[test]
+fn retryable_failures_free_the_transaction_until_the_attempts_run_out() {
+    let mut w = ledger_world();
+    for (upstream, code) in [
+        (Called::TimedOut, ErrorCode::UpstreamTimeout),
+        (
+            Called::Answer(503, BUSY.as_bytes().to_vec()),
+            ErrorCode::UpstreamBusy,
+        ),
+        (Called::Unreachable, ErrorCode::UpstreamError),
+    ] {
+        w.upstream = upstream;
+        let r = run(&w);
+        assert_eq!((upstream_calls(&r), r.code()), (1, Some(code)));
+        assert_eq!(w.ledger.record().unwrap().state, ledger::State::New);
+    }
+    w.upstream = Called::Answer(200, MATCH.as_bytes().to_vec());
+    let r = run(&w);
+    assert_eq!(upstream_calls(&r), 0);
+    assert_eq!(r.code(), Some(ErrorCode::TransactionAttemptsExhausted));
+    assert_eq!(r.answer.status, 409);
+    assert_eq!(r.answer.header("retry-after"), None);
+    assert!(!ErrorCode::TransactionAttemptsExhausted.retryable());
+}
+
+#[test]
+fn a_transaction_in_flight_answers_409_with_retry_after_and_calls_nothing() {
+    let w = ledger_world();
+    let claim = ledger::Request::Claim {
+        owner: Some("alice".into()),
+        nik_hmac: Some(nik_hmac(SECRET.as_bytes(), NIK)),
+        lease_ms: 20_000,
+        max_attempts: 3,
+        ttl_s: 60,
+    };
+    w.ledger
+        .ask("txn-1", &serde_json::to_string(&claim).unwrap());
+    let r = run(&w);
+    assert_eq!(upstream_calls(&r), 0);
+    assert_eq!(r.code(), Some(ErrorCode::TransactionInProgress));
+    assert_eq!(
+        (r.answer.status, r.answer.header("retry-after")),
+        (409, Some("1"))
+    );
+    assert!(ErrorCode::TransactionInProgress.retryable());
+    // Once the lease runs out (the isolate died), the next try calls.
+    if let Ledger::Working { now_ms, .. } = &w.ledger {
+        now_ms.set(NOW_MS + 20_000.0);
+    }
+    let r = run(&w);
+    assert_eq!((upstream_calls(&r), r.answer.status), (1, 200));
+    assert_eq!(r.log["attempt"], 2);
+}
+
+#[test]
+fn another_sub_or_nik_cannot_claim_the_transaction() {
+    let mut w = ledger_world();
+    assert_eq!(run(&w).answer.status, 200);
+    for (nik, sub, reason) in [
+        (NIK, Some("bob"), "transaction_owner"),
+        (NIK, None, "transaction_owner"),
+        (OTHER_NIK, Some("alice"), "transaction_nik"),
+    ] {
+        w.body = format!(r#"{{"id":"{nik}","image":"{}"}}"#, image()).into_bytes();
+        w.head.content_length = Some(w.body.len().to_string());
+        w.head.authorization = Some(bound_token(nik, sub));
+        let r = run(&w);
+        assert_eq!(r.reason(), Some(reason));
+        assert_eq!((r.answer.status, upstream_calls(&r)), (403, 0));
+        assert_eq!(r.code(), Some(ErrorCode::TransactionForbidden));
+        assert!(r.body().get("receipt").is_none());
+    }
+}
+
+#[test]
+fn without_a_working_ledger_nothing_is_forwarded() {
+    for (ledger, reason) in [
+        (Ledger::Missing, "ledger_missing"),
+        (Ledger::Failed, "ledger_failed"),
+        (
+            Ledger::Script(RefCell::new(["not json"].into())),
+            "ledger_failed",
+        ),
+        (
+            Ledger::Script(RefCell::new([r#""settled""#].into())),
+            "ledger_failed",
+        ),
+        (
+            Ledger::Script(RefCell::new([r#""unknown""#].into())),
+            "ledger_failed",
+        ),
+    ] {
+        let mut w = world();
+        w.ledger = ledger;
+        let r = run(&w);
+        assert_eq!(r.reason(), Some(reason));
+        assert_eq!((r.answer.status, upstream_calls(&r)), (503, 0));
+        assert_eq!(r.code(), Some(ErrorCode::LedgerUnavailable));
+        assert_eq!(r.answer.header("retry-after"), Some("2"));
+    }
+    // The sandbox goes through the ledger as well.
+    let mut w = world();
+    w.vars = vec![
+        ("SANDBOX", "true".into()),
+        ("PROXY_JWT_SECRET", SECRET.into()),
+    ];
+    w.head.origin = None;
+    w.key = KeyReply::Generated(generated());
+    w.ledger = Ledger::Missing;
+    assert_eq!(run(&w).reason(), Some("ledger_missing"));
+}
+
+#[test]
+fn an_outcome_in_hand_is_answered_whatever_the_settling_says() {
+    let claimed = r#"{"claimed":{"attempt":1}}"#;
+    // The ledger failing after the billed call: the verdict is answered, with a warning.
+    for second in ["nonsense", r#""in_progress""#] {
+        let mut w = world();
+        w.ledger = Ledger::Script(RefCell::new([claimed, second].into()));
+        let r = run(&w);
+        assert_eq!(r.answer.status, 200, "{second}");
+        assert!(r.body()["receipt"].is_string());
+        assert!(r.log["warnings"]
+            .to_string()
+            .contains("ledger_settle_failed"));
+    }
+    // Another attempt finished first: its outcome and receipt are the answer.
+    let mut w = world();
+    w.ledger = Ledger::Script(RefCell::new(
+        [
+            claimed,
+            r#"{"done":{"outcome":{"outcome":"no_match","score":12.5,"receipt":"x.y.z"}}}"#,
+        ]
+        .into(),
+    ));
+    let r = run(&w);
+    assert_eq!(upstream_calls(&r), 1);
+    assert_eq!(r.body()["receipt"], "x.y.z");
+    assert_eq!(r.body()["result"]["details"]["match"], false);
+    assert_eq!(r.body()["result"]["details"]["score"], 12.5);
+    assert_eq!(r.answer.header("idempotent-replayed"), Some("true"));
+}
+
+/// A server token for the results endpoint.
+fn reader(sub: Option<&str>, scope: Option<&str>) -> String {
+    let now = (NOW_MS / 1000.0) as i64;
+    let sub = sub.map_or(String::new(), |s| format!(r#","sub":"{s}""#));
+    let scope = scope.map_or(String::new(), |s| format!(r#","scope":"{s}""#));
+    token(&format!(
+        r#"{{"iss":"bank","aud":"dukcapil-facematch","jti":"read-1","iat":{now},"exp":{}{sub}{scope}}}"#,
+        now + 60
+    ))
+}
+
+fn read(w: &mut World, path: &str, authorization: Option<String>) -> Run {
+    let verify = w.head.clone();
+    w.head = Head {
+        method: "GET".into(),
+        url: format!("https://proxy.example{path}"),
+        origin: Some(ORIGIN.into()),
+        authorization,
+        client_ip: Some("203.0.113.5".into()),
+        ..Head::default()
+    };
+    let r = run(w);
+    w.head = verify;
+    r
+}
+
+#[test]
+fn the_results_endpoint_tells_the_backend_the_state_and_receipt() {
+    let mut w = ledger_world();
+    let alice = || Some(reader(Some("alice"), Some("transactions:read")));
+    let r = read(&mut w, "/v1/transactions/txn-1", alice());
+    assert_eq!(
+        (r.answer.status, r.reason()),
+        (404, Some("transaction_unknown"))
+    );
+    assert_eq!(r.code(), Some(ErrorCode::TransactionNotFound));
+    let verified = run(&w);
+    let r = read(&mut w, "/v1/transactions/txn-1", alice());
+    assert_eq!(r.answer.status, 200, "{}", r.answer.body);
+    assert_eq!(r.body()["state"], "done");
+    assert_eq!(r.body()["receipt"], verified.body()["receipt"]);
+    assert_eq!(
+        r.steps.iter().filter(|s| s.starts_with("ledger")).count(),
+        1
+    );
+    // Server to server: no CORS, even for an allowed origin.
+    assert!(r
+        .answer
+        .headers
+        .iter()
+        .all(|(k, _)| !k.starts_with("access-control")));
+    assert_eq!(r.log["path"], "/v1/transactions/{id}");
+    let cases = [
+        ("/v1/transactions/txn-1", None, 401, "token_missing"),
+        // A browser's caller token, well signed, without the scope.
+        (
+            "/v1/transactions/txn-1",
+            Some(bound_token(NIK, Some("alice"))),
+            403,
+            "token_scope",
+        ),
+        (
+            "/v1/transactions/txn-1",
+            Some(reader(Some("alice"), None)),
+            403,
+            "token_scope",
+        ),
+        (
+            "/v1/transactions/txn-1",
+            Some(reader(Some("bob"), Some("transactions:read"))),
+            403,
+            "transaction_owner",
+        ),
+        (
+            "/v1/transactions/txn-1",
+            Some(reader(None, Some("transactions:read"))),
+            403,
+            "transaction_owner",
+        ),
+        (
+            "/v1/transactions/a%20b",
+            alice(),
+            400,
+            "transaction_id_invalid",
+        ),
+        ("/v1/transactions/", alice(), 400, "transaction_id_invalid"),
+        (
+            "/v1/transactions/txn-2",
+            alice(),
+            404,
+            "transaction_unknown",
+        ),
+    ];
+    for (path, auth, status, reason) in cases {
+        let r = read(&mut w, path, auth);
+        assert_eq!(
+            (r.answer.status, r.reason()),
+            (status, Some(reason)),
+            "{path}"
+        );
+        assert!(r
+            .answer
+            .headers
+            .iter()
+            .all(|(k, _)| !k.starts_with("access-control")));
+        assert!(!r.steps.contains(&"upstream".into()));
+    }
+    let r = read(
+        &mut w,
+        "/v1/transactions/txn-1",
+        Some(reader(Some("alice"), None)),
+    );
+    assert_eq!(r.code(), Some(ErrorCode::Forbidden));
+    // Anonymous reads are refused even in an anonymous sandbox.
+    w.vars = vec![
+        ("SANDBOX", "true".into()),
+        ("ALLOW_ANONYMOUS", "true".into()),
+        ("PROXY_JWT_SECRET", SECRET.into()),
+    ];
+    let r = read(&mut w, "/v1/transactions/txn-1", None);
+    assert_eq!((r.answer.status, r.reason()), (401, Some("token_missing")));
 }
