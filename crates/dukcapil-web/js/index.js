@@ -35,33 +35,11 @@ export async function prepareSelfie(source, options) {
 // client-limits:start (cargo xtask codegen)
 const MAX_ANSWER_BYTES = 65536;
 const VERIFY_PATH = '/v1/dukcapilWithFacematch';
-// client-limits:end
-const DEFAULT_TIMEOUT_MS = 30000;
 const DEFAULT_RETRIES = 2;
 const MAX_RETRIES = 10;
 const DEFAULT_RETRY_DELAY_MS = 500;
-/** The longest backoff before a retry, and the longest `Retry-After` worth waiting for. */
-const MAX_BACKOFF_MS = 8000;
-const MAX_RETRY_AFTER_MS = 30000;
-
-/**
- * How long to wait before retry number `attempt` (from 0) after `error`, or null for no retry.
- * Only the same transaction is retried (the proxy's ledger answers a finished one from its
- * record, so a retry never causes a second billed call): network errors, timeouts,
- * TRANSACTION_IN_PROGRESS, and 429/503 that say when to come back (`Retry-After`, up to 30 s).
- * Exponential backoff with full jitter, never shorter than `Retry-After`.
- */
-function retryDelay(error, attempt, { retries, baseMs, retryAfterMs }) {
-  if (attempt >= retries) return null;
-  const code = error && error.code;
-  const status = error && error.status;
-  const always = code === 'NETWORK' || code === 'TIMEOUT' || code === 'TRANSACTION_IN_PROGRESS';
-  const told = (status === 429 || status === 503) && retryAfterMs !== null;
-  if (!always && !told) return null;
-  if (retryAfterMs !== null && retryAfterMs > MAX_RETRY_AFTER_MS) return null;
-  const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt);
-  return Math.max(backoff, retryAfterMs ?? 0);
-}
+// client-limits:end
+const DEFAULT_TIMEOUT_MS = 30000;
 
 /** `Retry-After` in milliseconds (seconds, or an HTTP date), or null. */
 function retryAfterMs(value) {
@@ -198,12 +176,13 @@ export class FaceMatchClient {
       try {
         return await this.#attempt(url, body, r, answer);
       } catch (e) {
-        const delay = retryDelay(e, attempt, {
-          retries,
-          baseMs: this.#retryDelayMs,
-          retryAfterMs: retryAfterMs(answer.retryAfter),
-        });
-        if (delay === null) throw e;
+        // The rule is the core's (dukcapil_core::contract::retry); only the same transaction
+        // is retried, so the proxy's ledger answers a finished one from its record.
+        const delay = wasm.retryDelay(
+          typeof e?.code === 'string' ? e.code : '', e?.status ?? 0, retryAfterMs(answer.retryAfter) ?? NaN,
+          attempt, retries, this.#retryDelayMs, Math.random(),
+        );
+        if (delay === undefined) throw e;
         await pause(delay, signal, url);
       }
     }

@@ -7,6 +7,7 @@ use dukcapil_core::{
         acceptable_endpoint,
         envelope::{answer_excerpt, read_answer, Expected},
         request::{validate_request, validate_transaction_id, RequestError},
+        retry::{Failure, RetryPolicy},
     },
     ErrorCode, Lang,
 };
@@ -18,6 +19,28 @@ fn details(status: Option<u16>, retryable: bool) -> Object {
     js::set(&d, "status", status.map_or(JsValue::NULL, JsValue::from));
     js::set(&d, "retryable", retryable);
     d
+}
+
+/// How long `verify` waits before retry number `attempt` (from 0) after a failure with `code`
+/// and `status` (0: no answer came) whose `Retry-After` was `retry_after_ms` (NaN: none), or
+/// `undefined` for no retry. `jitter` is a random number in [0, 1). The rule is
+/// `dukcapil_core::contract::retry`.
+#[wasm_bindgen(js_name = retryDelay)]
+pub fn retry_delay(
+    code: &str,
+    status: u16,
+    retry_after_ms: f64,
+    attempt: u32,
+    retries: u32,
+    base_ms: f64,
+    jitter: f64,
+) -> Option<f64> {
+    let failure = Failure {
+        code: ErrorCode::from_code(code),
+        status: (status != 0).then_some(status),
+        retry_after_ms: (!retry_after_ms.is_nan()).then_some(retry_after_ms),
+    };
+    RetryPolicy { retries, base_ms }.delay_ms(failure, attempt, jitter)
 }
 
 /// Checks what `verify` is about to send, exactly as the proxy will. Returns

@@ -43,6 +43,14 @@ export function prepareSelfie(source: SelfieSource, options: PrepareSelfieOption
 export function readVerifyResponse(status: number, body: Uint8Array | number[], transaction_id: string | null | undefined, allow_sandbox: boolean, too_large: boolean, url: string): VerifyResult;
 
 /**
+ * How long `verify` waits before retry number `attempt` (from 0) after a failure with `code`
+ * and `status` (0: no answer came) whose `Retry-After` was `retry_after_ms` (NaN: none), or
+ * `undefined` for no retry. `jitter` is a random number in [0, 1). The rule is
+ * `dukcapil_core::contract::retry`.
+ */
+export function retryDelay(code: string, status: number, retry_after_ms: number, attempt: number, retries: number, base_ms: number, jitter: number): number | undefined;
+
+/**
  * Checks the `endpoint` a `FaceMatchClient` was given (`https:`, or `http:` on loopback; no
  * credentials, query or fragment: the rule the proxy applies to its own upstream URLs, plus
  * the last two) and returns `joined`, the verify URL the client made from it with the URL

@@ -1,15 +1,17 @@
-//! The HyperVerge "Dukcapil with FaceMatch" contract, in three parts:
+//! The HyperVerge "Dukcapil with FaceMatch" contract, in four parts:
 //!
 //! - [`request`]: what a caller sends (`{"id", "image"}` and `transactionId`), how it is
 //!   checked, and the body forwarded upstream.
 //! - [`upstream`]: the vendor's answers. Its doc contradicts itself (see
 //!   `docs/upstream-contract.md`), so reading is lenient on form and strict on meaning:
 //!   anything that can't be read for sure is `UPSTREAM_ERROR`, never a silent verdict.
+//! - [`retry`]: when the browser client sends the same transaction again.
 //! - [`envelope`]: our proxy's own answers, in the vendor's shape plus `error.code`, written
 //!   by the proxy and read strictly by the browser client.
 
 pub mod envelope;
 pub mod request;
+pub mod retry;
 pub mod upstream;
 
 #[cfg(test)]

@@ -52,13 +52,19 @@ pub fn error_code_unions() -> String {
     .join("\n")
 }
 
-/// The cap on the answer `FaceMatchClient` reads, from the core's envelope reader, and the
-/// path it joins to the endpoint, the core's `VERIFY_PATH`.
+/// The cap on the answer `FaceMatchClient` reads, from the core's envelope reader, the path
+/// it joins to the endpoint, the core's `VERIFY_PATH`, and the retry options' defaults and
+/// bound, from the core's retry rule.
 pub fn client_limits() -> String {
+    use dukcapil_core::contract::retry;
     format!(
-        "const MAX_ANSWER_BYTES = {};\nconst VERIFY_PATH = '{}';\n",
+        "const MAX_ANSWER_BYTES = {};\nconst VERIFY_PATH = '{}';\n\
+         const DEFAULT_RETRIES = {};\nconst MAX_RETRIES = {};\nconst DEFAULT_RETRY_DELAY_MS = {};\n",
         dukcapil_core::contract::envelope::MAX_ANSWER_BYTES,
-        dukcapil_core::contract::VERIFY_PATH
+        dukcapil_core::contract::VERIFY_PATH,
+        retry::DEFAULT_RETRIES,
+        retry::MAX_RETRIES,
+        retry::DEFAULT_RETRY_DELAY_MS,
     )
 }
 
