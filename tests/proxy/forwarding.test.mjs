@@ -176,14 +176,14 @@ for (const [behaviour, status, code] of outcomes) {
   test(`upstream ${behaviour} → ${status} ${code}`, async () => {
     double.reset();
     double.behave(behaviour);
-    const t0 = Date.now();
     const res = await proxy.verify({ txn: `t-${behaviour}` });
     assertError(res, status, code);
     assert.equal(res.json.metaData.transactionId, `t-${behaviour}`);
     assert.equal(double.requests.length, 1, 'exactly one upstream call (no retries)');
     assertForwarded(double.requests[0], { txn: `t-${behaviour}` });
     if (status === 429) assert.equal(res.headers['retry-after'], '60');
-    if (status === 504) assert.ok(Date.now() - t0 >= 650, 'answered before the timeout');
+    // A 504 is the abort timer firing (its length is pinned natively and in io.test.mjs).
+    if (status === 504) assert.equal((await proxy.logFor(res.headers['x-request-id'])).reason, 'upstream_timeout');
     if (code === 'PROXY_UPSTREAM_CREDENTIALS') {
       // The caller gets a generic message; the log names the cause.
       assert.doesNotMatch(res.json.message, /credential|appKey|appId/i);

@@ -35,7 +35,6 @@ for (const [serial, status, code, match, score] of table) {
     const nik = nikWithSerial(serial);
     noteNik(nik);
     double.reset();
-    const t0 = Date.now();
     const res = await proxy.verify({ nik, txn: `sb-${serial}` });
     if (code) assertError(res, status, code);
     else {
@@ -46,9 +45,11 @@ for (const [serial, status, code, match, score] of table) {
     }
     assert.equal(res.json.sandbox, true);
     assert.equal(res.json.metaData.transactionId, `sb-${serial}`);
-    if (serial === '0009') assert.ok(Date.now() - t0 >= 380, 'the timeout waited UPSTREAM_TIMEOUT_MS');
     const log = await proxy.logFor(res.headers['x-request-id']);
     assert.equal(log.sandbox, true);
+    // The simulated timeout waits UPSTREAM_TIMEOUT_MS: pinned natively (the pipeline asks
+    // for exactly that wait), not by a clock here.
+    if (serial === '0009') assert.equal(log.reason, 'upstream_timeout');
     assert.equal(double.requests.length, 0, 'the sandbox called upstream');
   });
 }

@@ -180,8 +180,11 @@ async function survives(proxy, name, status, code, txn) {
   const elapsed = performance.now() - t0;
   assertError(res, status, code);
   assert.ok(status >= 500 || status === 429, `${status} is neither 5xx nor 429`);
-  // The timeout is the configured one: a proxy that gives up early would fail honest calls.
-  if (code === 'UPSTREAM_TIMEOUT') assert.ok(elapsed >= TIMEOUT_MS - 50, `${name}: timed out after ${elapsed.toFixed(0)} ms, before ${TIMEOUT_MS} ms`);
+  // A 504 is logged as a timeout (the abort timer's, or the vendor's own answer). That the timer
+  // is the configured one (a proxy that gives up early would fail honest calls) is pinned
+  // without a clock: natively (every call carries UPSTREAM_TIMEOUT_MS) and in
+  // tests/proxy/io.test.mjs (post hands it to the abort timer).
+  if (code === 'UPSTREAM_TIMEOUT') assert.equal((await proxy.logFor(res.headers['x-request-id'])).reason, 'upstream_timeout', name);
   const whole = `${JSON.stringify(res.headers)}${res.text}`;
   for (const secret of [APP_ID, APP_KEY, JWT_SECRET, NIK]) assert.ok(!whole.includes(secret), `${name}: a secret or the NIK is in the answer`);
   assert.equal(res.json.metaData.transactionId, txn);

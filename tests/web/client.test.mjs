@@ -58,7 +58,8 @@ const scenarios = {
   upstream: (res) => json(res, 502, proxyError(502, 'UPSTREAM_ERROR', true)),
   html500: (res) => { res.writeHead(500, { 'content-type': 'text/html' }); res.end('<h1>oops</h1>'); },
   garbage: (res) => json(res, 200, '{"status":"success","result":{"details":{"match":"perhaps"}}}'),
-  slow: (res) => { setTimeout(() => json(res, 200, {}), 3000).unref(); },
+  // Never answers: only the client's timeout or abort can end the call, whatever the load.
+  slow: () => {},
   // The ledger: in progress twice, then the verdict (counted per scenario).
   inprogress: (res, n) => (n < 2
     ? json(res, 409, proxyError(409, 'TRANSACTION_IN_PROGRESS', true), { 'retry-after': '0' })

@@ -514,3 +514,24 @@ fn margins_table(outcomes: &[Outcome]) -> String {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In f32, 13 × (14 / 13) is above 14: the last output pixel's span ends past the source,
+    /// and the box filter must stop at the source's edge (a flat picture stays flat).
+    #[test]
+    fn downscale_stops_at_the_source_edge() {
+        for (src, long, want) in [(14, 13, (13, 13)), (22, 21, (21, 21)), (20, 10, (10, 10))] {
+            let flat = Rgb {
+                w: src,
+                h: src,
+                data: vec![100; src * src * 3],
+            };
+            let out = flat.scaled(long);
+            assert_eq!((out.w, out.h), want);
+            assert!(out.data.iter().all(|&v| v == 100), "{src} → {long}");
+        }
+    }
+}

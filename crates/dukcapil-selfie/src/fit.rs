@@ -366,12 +366,20 @@ mod tests {
             tight.encode(&mut ()).map(|o| o.bytes.len()),
             Err(SelfieError::CannotFit)
         );
-        // A budget reachable only by shrinking towards the 64 px floor.
+        // A budget reachable only by shrinking towards the 64 px floor. The shrink is aimed
+        // at it (bytes grow with the pixel count), not a fixed step: one shrink, further than
+        // the largest fixed step (75%) would go.
+        let mut r = Recorder(Vec::new());
         let mut s = Selfie::from_rgba(300, 200, &rgba, &unchecked, &mut ()).unwrap();
         s.opts.max_bytes = 4_000;
-        let out = s.encode(&mut ()).unwrap();
+        let out = s.encode(&mut r).unwrap();
         assert!(out.bytes.len() <= 4_000);
-        assert!(out.width.max(out.height) < 300 && out.width.max(out.height) >= 64);
+        assert!(out.width.max(out.height) < 225 && out.width.max(out.height) >= 64);
+        use Stage::*;
+        assert_eq!(
+            r.0,
+            [Transform, Encode, Encode, Resize, Transform, Encode, Done]
+        );
     }
 
     fn fnv1a(bytes: &[u8]) -> u64 {

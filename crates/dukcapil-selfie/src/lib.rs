@@ -261,9 +261,15 @@ mod tests {
     #[test]
     fn without_decoders_only_pdf_passes() {
         let opts = SelfieOptions::default();
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
-        jpeg.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 8, 0, 8, 3, 1, 0x22, 0]);
-        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 80)
+            .encode(&[128; 8 * 8 * 3], 8, 8, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        // A well-formed JPEG and PNG header: the file is understood, only not decodable here.
+        assert!(matches!(
+            inspect(&jpeg, jpeg.len() as u64, &opts),
+            Ok(FilePlan::Jpeg { .. })
+        ));
         for file in [
             &jpeg[..],
             b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x08\0\0\0\x08",

@@ -172,6 +172,7 @@ mod tests {
         assert_eq!(exif_orientation(b"II*\0"), 1);
     }
 
+    #[cfg(feature = "decoders")]
     #[test]
     fn transforms_a_2x3_image() {
         // Pixels numbered 0..6, row-major, 2 wide and 3 high.

@@ -304,6 +304,67 @@ mod tests {
         assert_eq!(off.judge_faces(0), Ok(()));
     }
 
+    /// Every threshold is inclusive: a photo measuring exactly the threshold passes, and the
+    /// next value past it (one f32 step) does not.
+    #[test]
+    fn thresholds_are_inclusive() {
+        let c = QualityChecks::default();
+        let at = QualityMetrics {
+            brightness: c.min_brightness,
+            dark_clipped: c.max_dark_clipped,
+            bright_clipped: c.max_bright_clipped,
+            sharpness: c.min_sharpness,
+            faces: None,
+        };
+        assert_eq!(c.judge(&at), Ok(()));
+        let top = QualityMetrics {
+            brightness: c.max_brightness,
+            ..at
+        };
+        assert_eq!(c.judge(&top), Ok(()));
+        let down = |v: f32| v.next_down();
+        let up = |v: f32| v.next_up();
+        for (past, want) in [
+            (
+                QualityMetrics {
+                    brightness: down(c.min_brightness),
+                    ..at
+                },
+                SelfieError::TooDark,
+            ),
+            (
+                QualityMetrics {
+                    dark_clipped: up(c.max_dark_clipped),
+                    ..at
+                },
+                SelfieError::TooDark,
+            ),
+            (
+                QualityMetrics {
+                    brightness: up(c.max_brightness),
+                    ..at
+                },
+                SelfieError::TooBright,
+            ),
+            (
+                QualityMetrics {
+                    bright_clipped: up(c.max_bright_clipped),
+                    ..at
+                },
+                SelfieError::TooBright,
+            ),
+            (
+                QualityMetrics {
+                    sharpness: down(c.min_sharpness),
+                    ..at
+                },
+                SelfieError::Blurry,
+            ),
+        ] {
+            assert_eq!(c.judge(&past), Err(want), "{past:?}");
+        }
+    }
+
     #[test]
     fn thresholds_are_range_checked() {
         let d = QualityChecks::default();

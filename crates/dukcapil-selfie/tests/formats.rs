@@ -7,7 +7,50 @@ use dukcapil_core::Lang;
 use dukcapil_selfie::{
     prepare_from_file, prepare_from_rgba, SelfieError, SelfieLimits, SelfieOptions,
 };
-use std::time::{Duration, Instant};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// The system allocator, noting per thread the largest single block asked for: a bomb must
+/// be refused before any pixel buffer exists, which the clock cannot tell.
+struct LargestBlock;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note(size: usize) {
+    // `try_with`: the thread's slot may already be gone while the thread ends.
+    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+}
+
+// SAFETY: every call is passed to `System` unchanged; only the sizes are read.
+unsafe impl GlobalAlloc for LargestBlock {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: LargestBlock = LargestBlock;
+
+/// `f`'s result, and the largest block allocated on this thread while it ran.
+fn largest_block_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(0));
+    let out = f();
+    (out, LARGEST.with(Cell::get))
+}
 
 /// The formats, not the photos, are under test here: the quality gate is off (its own tests
 /// are in `gate.rs`).
@@ -80,6 +123,36 @@ fn orientation_applies_after_dct_scaled_decode() {
             &format!("orientation {orientation}"),
         );
     }
+}
+
+/// A decoder's DCT scaling rounds each side up (1000×13 at 1/8 is 125×2); the output's size
+/// must come from the file's own size, or the aspect ratio drifts (100×2 instead of 100×1).
+#[test]
+fn output_size_comes_from_the_files_size_not_the_scaled_decode() {
+    for ((w, h), orientation, want) in [
+        ((1000, 13), 1u16, (100, 1)),
+        ((1000, 13), 6, (1, 100)),
+        ((997, 333), 1, (100, 33)),
+    ] {
+        let file = with_exif(
+            &jpeg(&quadrants_rgb(w, h), w, h, jpeg_encoder::ColorType::Rgb),
+            &exif_tiff(orientation, false),
+        );
+        let small = SelfieOptions {
+            max_dimension: 100,
+            max_bytes: 10_000,
+            ..opts()
+        };
+        let out = prepare_from_file(&file, &small).unwrap();
+        assert_eq!(
+            (out.width, out.height),
+            want,
+            "{w}×{h} orientation {orientation}"
+        );
+        assert!(!out.is_pdf());
+    }
+    let pdf = prepare_from_file(b"%PDF-1.7\n", &opts()).unwrap();
+    assert!(pdf.is_pdf());
 }
 
 #[test]
@@ -413,19 +486,29 @@ fn pixel_bombs_are_refused_from_the_header() {
         ("PNG 30000×30000", png_bomb(30_000, 30_000)),
         ("JPEG 65535×65535", jpeg_bomb),
     ];
+    // The decoders' own buffers are far below this; the smallest pixel buffer for these
+    // sizes (a JPEG decoded at 1/8 scale) is 268 MB.
+    const NO_PIXEL_BUFFER: usize = 4 << 20;
     for (what, file) in cases {
-        let start = Instant::now();
-        assert_eq!(
-            prepare_from_file(&file, &opts()),
-            Err(SelfieError::TooManyPixels),
-            "{what}"
-        );
+        let (result, largest) = largest_block_during(|| prepare_from_file(&file, &opts()));
+        assert_eq!(result, Err(SelfieError::TooManyPixels), "{what}");
         assert!(
-            start.elapsed() < Duration::from_millis(200),
-            "{what} took {:?}",
-            start.elapsed()
+            largest < NO_PIXEL_BUFFER,
+            "{what}: a {largest}-byte block was allocated before the refusal"
         );
     }
+    // A frame that claims more than it holds is refused before anything is copied.
+    let (result, largest) =
+        largest_block_during(|| prepare_from_rgba(65_535, 65_535, &[0; 16], &opts()));
+    assert_eq!(
+        result,
+        Err(SelfieError::TooManyPixels),
+        "RGBA frame 65535×65535"
+    );
+    assert!(
+        largest < NO_PIXEL_BUFFER,
+        "RGBA frame: a {largest}-byte block"
+    );
     // The limit is configurable and inclusive.
     let small = png(
         &quadrants_rgb(100, 100),

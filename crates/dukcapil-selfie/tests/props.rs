@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use dukcapil_selfie::{
-    prepare_from_file, prepare_from_rgba, SelfieError, SelfieLimits, SelfieOptions,
+    fit_within, prepare_from_file, prepare_from_rgba, SelfieError, SelfieLimits, SelfieOptions,
 };
 use proptest::prelude::*;
 
@@ -18,17 +18,60 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// An upper bound on the size of any baseline 4:2:0 JPEG of `width × height` from our encoder,
+/// whatever the pixels and the quality: headers (about 620 bytes: JFIF, two quantization
+/// tables, four standard Huffman tables, frame and scan) under 1,024, and per 8×8 block at
+/// most a DC code and value (11 + 11 bits) and 63 AC codes and values (16 + 10 bits each; a
+/// run of 16 zeros costs 11 bits, less than the values it skips), 1,670 bits ≤ 209 bytes,
+/// doubled for the zero byte stuffed after each `FF`. A 16×16 MCU holds six blocks.
+fn worst_case_jpeg_bytes(width: u32, height: u32) -> usize {
+    let mcus = width.div_ceil(16) as usize * height.div_ceil(16) as usize;
+    1024 + mcus * 6 * 2 * 209
+}
+
+/// The quality a first encode uses: the preferred one, on the encoder's 1–100 scale.
+fn first_quality(quality: f32) -> f32 {
+    (quality * 100.0).round().clamp(1.0, 100.0) / 100.0
+}
+
+/// A noise frame's width, height and seed, and the preferred quality and longest side.
+fn frames() -> impl Strategy<Value = (u32, u32, u64, f32, u32)> {
+    (
+        1u32..400,
+        1u32..400,
+        any::<u64>(),
+        0.01f32..=1.0,
+        64u32..=512,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(24)))]
 
+    /// A budget above the worst case for the output size fits at once: no `CannotFit`, no
+    /// lowered quality, no shrinking.
+    #[test]
+    fn a_budget_that_provably_fits_is_met_at_the_first_try(
+        (width, height, seed, quality, max_dimension) in frames(),
+        spare in 0usize..=200_000,
+    ) {
+        let (w, h) = fit_within(width, height, max_dimension);
+        let max_bytes = (worst_case_jpeg_bytes(w, h) + spare).clamp(10_000, 2_000_000);
+        prop_assume!(max_bytes >= worst_case_jpeg_bytes(w, h));
+        let rgba = noise((width * height * 4) as usize, seed);
+        let opts = SelfieOptions { max_dimension, max_bytes, quality, checks: None, ..Default::default() };
+        let out = prepare_from_rgba(width, height, &rgba, &opts);
+        let out = out.map_err(|e| TestCaseError::fail(format!(
+            "{width}×{height} to {w}×{h} in {max_bytes} bytes: {e:?}")))?;
+        prop_assert_eq!((out.width, out.height), (w, h));
+        prop_assert_eq!(out.quality, first_quality(quality));
+        prop_assert!(out.bytes.len() <= worst_case_jpeg_bytes(w, h));
+    }
+
     #[test]
     fn output_fits_the_budget_and_keeps_the_aspect(
-        width in 1u32..400,
-        height in 1u32..400,
-        seed in any::<u64>(),
+        (width, height, seed, quality, max_dimension) in frames(),
         max_bytes in 10_000usize..=2_000_000,
-        quality in 0.01f32..=1.0,
-        max_dimension in 64u32..=512,
     ) {
         let rgba = noise((width * height * 4) as usize, seed);
         let opts = SelfieOptions { max_dimension, max_bytes, quality, checks: None, ..Default::default() };
@@ -51,7 +94,13 @@ proptest! {
                 let img = decode_output(&out);
                 prop_assert_eq!(img.data.len(), (out.width * out.height * 3) as usize);
             }
-            Err(e) => prop_assert_eq!(e, SelfieError::CannotFit),
+            Err(e) => {
+                prop_assert_eq!(e, SelfieError::CannotFit);
+                // Only a budget below the worst case for the output size may be missed.
+                let (w, h) = fit_within(width, height, max_dimension);
+                prop_assert!(max_bytes < worst_case_jpeg_bytes(w, h),
+                    "{width}×{height} to {w}×{h} in {max_bytes} bytes: CannotFit");
+            }
         }
     }
 }

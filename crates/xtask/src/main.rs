@@ -33,7 +33,7 @@ commands:
   bench browser        the browser benchmark: our module vs the native canvas and npm peers
   bench proxy          the proxy Worker under load vs the double and a pass-through Worker
   fuzz [--seconds N] [TARGET…]  run the fuzz targets (60 s each by default)
-  mutants [CRATE…]     mutation score of the pure crates (cargo-mutants; minutes, not in test)
+  mutants [CRATE…] [-- ARG…]  mutation score of the pure crates (cargo-mutants; minutes, not in test)
   reliability [--full] hostile inputs, upstream faults, load, leak scan, hostile files (--full: full load)
   setup                install the pinned tools without running anything";
 
@@ -138,6 +138,27 @@ fn test(root: &std::path::Path) -> Result<()> {
         root,
         &cargo,
         &["test", "-p", "dukcapil-core", "--all-features"],
+        &[],
+    )?;
+    // The browser module builds the selfie crate without its decoders: what is compiled only
+    // then is tested only then (its unit tests; the integration tests need the decoders).
+    util::step("selfie without the decoders: unit tests and clippy");
+    let no_decoders = ["-p", "dukcapil-selfie", "--no-default-features"];
+    util::run(
+        root,
+        &cargo,
+        &[&["test", "--lib"][..], &no_decoders].concat(),
+        &[],
+    )?;
+    util::run(
+        root,
+        &cargo,
+        &[
+            &["clippy", "--all-targets"][..],
+            &no_decoders,
+            &["--", "-D", "warnings"],
+        ]
+        .concat(),
         &[],
     )?;
     // The glue crates compile only their wasm32 code there, so lint them there too.

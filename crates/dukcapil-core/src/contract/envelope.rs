@@ -362,6 +362,14 @@ pub fn read_answer(
 mod tests {
     use super::*;
 
+    /// The browser client's cap (generated into its JS) must hold any answer of ours: a
+    /// verdict with its receipt is under 4 KiB, so 64 KiB leaves room without inviting a
+    /// large foreign body.
+    #[test]
+    fn the_answer_cap_is_64_kib() {
+        assert_eq!(MAX_ANSWER_BYTES, 65_536);
+    }
+
     const META: Meta<'static> = Meta {
         request_id: "req-9",
         transaction_id: "txn-9",

@@ -459,8 +459,17 @@ pub(crate) mod tests {
                 &[("RECEIPT_SIGNING_KEY_PREVIOUS", "nope")],
                 Reason::ReceiptKeyInvalid,
             ),
-            // A sandbox next to live credentials is refused, whatever else is right.
+            // A sandbox next to live credentials is refused, whatever else is right: either
+            // credential alone is enough.
             (&[("SANDBOX", "true")], Reason::SandboxWithLiveCredentials),
+            (
+                &[("SANDBOX", "true"), ("HV_APP_ID", "")],
+                Reason::SandboxWithLiveCredentials,
+            ),
+            (
+                &[("SANDBOX", "true"), ("HV_APP_KEY", "")],
+                Reason::SandboxWithLiveCredentials,
+            ),
         ];
         for (pairs, want) in cases {
             let c = live(pairs);

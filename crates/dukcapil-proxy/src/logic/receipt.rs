@@ -207,6 +207,7 @@ pub(crate) mod tests {
         assert_eq!(key.public.thumbprint(), TEST_KID);
         assert!(key.private_jwk.contains(r#""d":"oppT"#));
         assert!(!format!("{key:?}").contains("oppT"), "Debug hides d");
+        assert!(format!("{key:?}").contains(TEST_KID), "Debug names the key");
         let with = |extra: &str| TEST_KEY.replacen('{', &format!("{{{extra},"), 1);
         for ok in [
             with(r#""alg":"ES256""#),
@@ -241,6 +242,15 @@ pub(crate) mod tests {
             TEST_KEY.replace(
                 "GA-6Nb8PRwf9XhBuqjR6aFvxjgG_hcjRLIY0MKIKi5s",
                 "GA-6Nb8PRwf9XhBuqjR6aFvxjgG_hcjRLIY0MKIKi5t",
+            ),
+            // Canonical base64url, but of 31 and 33 bytes.
+            TEST_KEY.replace(
+                "GA-6Nb8PRwf9XhBuqjR6aFvxjgG_hcjRLIY0MKIKi5s",
+                &"A".repeat(42),
+            ),
+            TEST_KEY.replace(
+                "GA-6Nb8PRwf9XhBuqjR6aFvxjgG_hcjRLIY0MKIKi5s",
+                &"A".repeat(44),
             ),
             with(r#""kty":"EC""#),
             "not json".into(),

@@ -1311,6 +1311,42 @@ fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_not() {
     assert_eq!(r.reason(), Some("body_too_large"));
 }
 
+/// The Turnstile and upstream calls, and the sandbox's simulated timeout, wait exactly the
+/// configured (clamped) `UPSTREAM_TIMEOUT_MS`; `io.js` hands that number to the abort timer
+/// (tests/proxy/io.test.mjs). Together they stand for "the timeout is the configured one",
+/// which no clock in a test has to measure.
+#[test]
+fn every_wait_is_the_configured_timeout() {
+    for (set, want) in [("750", 750), ("99", 100), ("60001", 60_000)] {
+        let mut w = world();
+        w.vars.push(("UPSTREAM_TIMEOUT_MS", set.into()));
+        let r = run(&w);
+        assert_eq!(r.answer.status, 200, "{}", r.answer.body);
+        let waits: Vec<u32> = r.calls.iter().map(|c| c.timeout_ms).collect();
+        assert_eq!(waits, [want, want], "UPSTREAM_TIMEOUT_MS={set}");
+        w.upstream = Called::TimedOut;
+        assert_eq!(run(&w).reason(), Some("upstream_timeout"));
+
+        let nik = "3273010101900009"; // the sandbox's timeout serial
+        let mut w = world();
+        w.vars = vec![
+            ("SANDBOX", "true".into()),
+            ("PROXY_JWT_SECRET", SECRET.into()),
+            ("UPSTREAM_TIMEOUT_MS", set.into()),
+        ];
+        w.head.origin = None;
+        w.head.turnstile = None;
+        w.key = KeyReply::Generated(generated());
+        w.body = format!(r#"{{"id":"{nik}","image":"{}"}}"#, image()).into_bytes();
+        w.head.content_length = Some(w.body.len().to_string());
+        w.head.authorization = Some(bound_token(nik, None));
+        let r = run(&w);
+        let waits: Vec<&String> = r.steps.iter().filter(|s| s.starts_with("wait")).collect();
+        assert_eq!(waits, [&format!("wait {want}")], "{:?}", r.steps);
+        assert_eq!(r.reason(), Some("upstream_timeout"));
+    }
+}
+
 // ---- the transaction ledger -------------------------------------------------------------
 
 fn ledger_world() -> World {
