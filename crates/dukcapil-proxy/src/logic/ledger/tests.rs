@@ -344,3 +344,78 @@ fn requests_and_verdicts_round_trip_as_json() {
         r#""in_progress""#
     );
 }
+
+#[test]
+fn each_transition_writes_exactly_this_record() {
+    let record = |state, attempts, lease_until_ms, outcome: Option<Outcome>, updated_ms| Record {
+        state,
+        owner: ME.map(str::to_string),
+        nik_hmac: NIK.map(str::to_string),
+        attempts,
+        lease_until_ms,
+        outcome,
+        created_ms: 0.0,
+        updated_ms,
+        expires_ms: f64::from(TTL) * 1000.0,
+    };
+    let capped = |max_attempts| Request::Claim {
+        owner: ME.map(str::to_string),
+        nik_hmac: NIK.map(str::to_string),
+        lease_ms: LEASE,
+        max_attempts,
+        ttl_s: TTL,
+    };
+    let in_flight =
+        |attempts, at: f64| record(State::InFlight, attempts, at + f64::from(LEASE), None, at);
+    // (stored, request, now, change)
+    let cases = [
+        // A first claim: created, claimed, leased.
+        (None, capped(3), 0.0, Change::Write(in_flight(1, 0.0))),
+        // A claim after a retryable failure: the next attempt, leased from now.
+        (
+            Some(record(State::New, 1, 0.0, None, 50.0)),
+            capped(3),
+            100.0,
+            Change::Write(in_flight(2, 100.0)),
+        ),
+        // A lease that ran out, at the cap: back to new (so reads say so), nothing claimed.
+        (
+            Some(in_flight(3, 0.0)),
+            capped(3),
+            30_000.0,
+            Change::Write(record(State::New, 3, f64::from(LEASE), None, 30_000.0)),
+        ),
+        // Already new at the cap: nothing to write.
+        (
+            Some(record(State::New, 3, 0.0, None, 50.0)),
+            capped(3),
+            60.0,
+            Change::Keep,
+        ),
+        // The outcome settles it: done, no lease.
+        (
+            Some(in_flight(1, 0.0)),
+            settle(1, Settlement::Done(outcome("r1"))),
+            900.0,
+            Change::Write(record(State::Done, 1, 0.0, Some(outcome("r1")), 900.0)),
+        ),
+        // A retryable failure of the current attempt: new again, no lease.
+        (
+            Some(in_flight(2, 100.0)),
+            settle(2, Settlement::Retry),
+            700.0,
+            Change::Write(record(State::New, 2, 0.0, None, 700.0)),
+        ),
+    ];
+    for (i, (stored, request, now, want)) in cases.into_iter().enumerate() {
+        let (change, _) = decide(stored.as_ref(), &request, now);
+        assert_eq!(change, want, "case {i}");
+    }
+}
+
+#[test]
+fn a_lease_is_the_upstream_timeout_and_the_margin() {
+    assert_eq!(lease_ms(20_000), 20_000 + LEASE_MARGIN_MS);
+    assert_eq!(lease_ms(1), 1 + LEASE_MARGIN_MS);
+    assert_eq!(lease_ms(u32::MAX), u32::MAX);
+}
