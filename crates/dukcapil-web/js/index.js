@@ -169,8 +169,6 @@ export class FaceMatchClient {
     const body = wasm.checkVerifyRequest(r.nik, selfie, r.transactionId);
     const signal = r.signal;
     if (signal && signal.aborted) throw wasm.faceMatchError('ABORTED', signal.reason);
-    // Without a transactionId the proxy makes a new transaction per request: never retried.
-    const retries = r.transactionId === undefined ? 0 : this.#retries;
     for (let attempt = 0; ; attempt++) {
       const answer = { retryAfter: null };
       try {
@@ -180,7 +178,7 @@ export class FaceMatchClient {
         // is retried, so the proxy's ledger answers a finished one from its record.
         const delay = wasm.retryDelay(
           typeof e?.code === 'string' ? e.code : '', e?.status ?? 0, retryAfterMs(answer.retryAfter) ?? NaN,
-          attempt, retries, this.#retryDelayMs, Math.random(),
+          attempt, this.#retries, this.#retryDelayMs, r.transactionId !== undefined, Math.random(),
         );
         if (delay === undefined) throw e;
         await pause(delay, signal, url);

@@ -23,8 +23,8 @@ fn details(status: Option<u16>, retryable: bool) -> Object {
 
 /// How long `verify` waits before retry number `attempt` (from 0) after a failure with `code`
 /// and `status` (0: no answer came) whose `Retry-After` was `retry_after_ms` (NaN: none), or
-/// `undefined` for no retry. `jitter` is a random number in [0, 1). The rule is
-/// `dukcapil_core::contract::retry`.
+/// `undefined` for no retry. `names_transaction`: the request has a `transactionId`. `jitter`
+/// is a random number in [0, 1). The rule is `dukcapil_core::contract::retry`.
 #[wasm_bindgen(js_name = retryDelay)]
 pub fn retry_delay(
     code: &str,
@@ -33,6 +33,7 @@ pub fn retry_delay(
     attempt: u32,
     retries: u32,
     base_ms: f64,
+    names_transaction: bool,
     jitter: f64,
 ) -> Option<f64> {
     let failure = Failure {
@@ -40,7 +41,7 @@ pub fn retry_delay(
         status: (status != 0).then_some(status),
         retry_after_ms: (!retry_after_ms.is_nan()).then_some(retry_after_ms),
     };
-    RetryPolicy { retries, base_ms }.delay_ms(failure, attempt, jitter)
+    RetryPolicy::for_request(retries, base_ms, names_transaction).delay_ms(failure, attempt, jitter)
 }
 
 /// Checks what `verify` is about to send, exactly as the proxy will. Returns

@@ -45,10 +45,10 @@ export function readVerifyResponse(status: number, body: Uint8Array | number[], 
 /**
  * How long `verify` waits before retry number `attempt` (from 0) after a failure with `code`
  * and `status` (0: no answer came) whose `Retry-After` was `retry_after_ms` (NaN: none), or
- * `undefined` for no retry. `jitter` is a random number in [0, 1). The rule is
- * `dukcapil_core::contract::retry`.
+ * `undefined` for no retry. `names_transaction`: the request has a `transactionId`. `jitter`
+ * is a random number in [0, 1). The rule is `dukcapil_core::contract::retry`.
  */
-export function retryDelay(code: string, status: number, retry_after_ms: number, attempt: number, retries: number, base_ms: number, jitter: number): number | undefined;
+export function retryDelay(code: string, status: number, retry_after_ms: number, attempt: number, retries: number, base_ms: number, names_transaction: boolean, jitter: number): number | undefined;
 
 /**
  * Checks the `endpoint` a `FaceMatchClient` was given (`https:`, or `http:` on loopback; no

@@ -34,6 +34,16 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy for one request: `retries` when it names its transaction, else none (without
+    /// a `transactionId` the proxy makes a new transaction per request, so a retry could be
+    /// billed again).
+    pub const fn for_request(retries: u32, base_ms: f64, names_transaction: bool) -> RetryPolicy {
+        RetryPolicy {
+            retries: if names_transaction { retries } else { 0 },
+            base_ms,
+        }
+    }
+
     /// Milliseconds to wait before retry number `attempt` (from 0) after `failure`, or `None`
     /// for no retry. Network errors, timeouts and `TRANSACTION_IN_PROGRESS` are retried; a
     /// 429 or 503 only when it says when to come back (`Retry-After`, up to 30 s). The wait
@@ -112,6 +122,16 @@ mod tests {
                 "{code} {status:?} {after:?}: {got:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_without_its_transaction_is_never_retried() {
+        let network = failure("NETWORK", None, None);
+        let named = RetryPolicy::for_request(2, 500.0, true);
+        assert_eq!(named, POLICY);
+        assert!(named.delay_ms(network, 0, 0.5).is_some());
+        let unnamed = RetryPolicy::for_request(2, 500.0, false);
+        assert_eq!(unnamed.delay_ms(network, 0, 0.5), None);
     }
 
     #[test]
