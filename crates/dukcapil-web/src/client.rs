@@ -26,6 +26,8 @@ fn details(status: Option<u16>, retryable: bool) -> Object {
 /// `undefined` for no retry. `names_transaction`: the request has a `transactionId`. `jitter`
 /// is a random number in [0, 1). The rule is `dukcapil_core::contract::retry`.
 #[wasm_bindgen(js_name = retryDelay)]
+// Flat numbers cross into wasm for free; an options object would need marshalling code.
+#[allow(clippy::too_many_arguments)]
 pub fn retry_delay(
     code: &str,
     status: u16,
