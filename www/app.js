@@ -6,7 +6,7 @@
 // proxy answers with a signed receipt, and the backend verifies the receipt and records the
 // outcome; the page shows what the backend recorded, never its own reading. The deployed demo
 // Worker has no backend: there the page calls the proxy's anonymous sandbox and says so.
-import { init, parseNik, prepareSelfie, FaceMatchClient, FaceMatchError } from "dukcapil-facematch";
+import { init, hasWasmSimd, parseNik, prepareSelfie, FaceMatchClient, FaceMatchError } from "dukcapil-facematch";
 
 const TEXT = {
   id: {
@@ -413,19 +413,6 @@ function setLang(lang) {
 /** config.json: the proxy endpoint, the token URL, and optionally the gate's `checks`. */
 async function loadConfig() {
   return fetch("./config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
-}
-
-/** Whether this browser validates a module using a WebAssembly SIMD instruction. */
-function hasWasmSimd() {
-  try {
-    // (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)
-    return WebAssembly.validate(new Uint8Array([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0,
-      253, 15, 253, 98, 11,
-    ]));
-  } catch {
-    return false;
-  }
 }
 
 /** Says plainly why the form cannot work here, and disables it. */

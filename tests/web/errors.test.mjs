@@ -187,8 +187,10 @@ test('a browser without WebAssembly SIMD is told so by init(), not sent to look 
     const broken = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 99]);
     const out = {};
     try { await window.dk.init(broken); } catch (e) { out.capable = e.message; }
+    out.simdHere = window.dk.hasWasmSimd();
     const validate = WebAssembly.validate;
     WebAssembly.validate = () => false;
+    out.simdBlind = window.dk.hasWasmSimd();
     try { await window.dk.init(broken); } catch (e) { out.noSimd = e.message; out.compile = e.cause instanceof WebAssembly.CompileError; }
     WebAssembly.validate = validate;
     return out;
@@ -197,6 +199,7 @@ test('a browser without WebAssembly SIMD is told so by init(), not sent to look 
   assert.doesNotMatch(got.capable, /SIMD/);
   assert.equal(got.noSimd, 'dukcapil-facematch needs WebAssembly SIMD: Chrome 91, Firefox 90, Safari 16.4 or later');
   assert.equal(got.compile, true);
+  assert.deepEqual([got.simdHere, got.simdBlind], [true, false]);
 });
 
 test('strictRegions refuses regency codes never issued; by default they pass', async () => {

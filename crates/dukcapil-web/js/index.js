@@ -5,6 +5,8 @@
 import initWasm, * as wasm from './dukcapil_web.js';
 import { makeLoader } from './loader.js';
 
+export { hasWasmSimd } from './loader.js';
+
 export { NikError, SelfieError, FaceMatchError } from './errors.js';
 
 const loader = makeLoader(initWasm, () => new URL('dukcapil_web_bg.wasm', import.meta.url));

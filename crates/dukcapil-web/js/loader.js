@@ -73,8 +73,11 @@ async function loadFailure(cause, source) {
     + '(package README, "Loading the .wasm").', { cause });
 }
 
-/** Whether this browser validates a module using a WebAssembly SIMD instruction. */
-function hasWasmSimd() {
+/**
+ * Whether this browser can run the module: it validates a module using a WebAssembly SIMD
+ * instruction. A form can ask before `init()`, to say so instead of offering the form.
+ */
+export function hasWasmSimd() {
   try {
     // (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)
     return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123,

@@ -13,6 +13,9 @@ export {
   type RegencyRegion,
 } from './nik.js';
 
+/** Whether this browser has WebAssembly SIMD, which the module needs; `init()` rejects without it. */
+export function hasWasmSimd(): boolean;
+
 /** Loads the wasm module. Async APIs call it themselves; await it before `parseNik`/`isValidNik`. */
 export function init(wasmSource?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
