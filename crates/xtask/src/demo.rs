@@ -75,10 +75,10 @@ pub fn test(root: &Path, browser: &Browser) -> Result<()> {
     vendor_package(root)?;
     // The demo's receipt is checked in Python too.
     let python = crate::python::ensure_venv(root)?;
-    util::run(
+    util::node_tests(
         root,
-        "node",
-        &["--test", "--test-concurrency=1", "tests/e2e/"],
+        &["tests/e2e/"],
+        true,
         &[
             ("CHROMIUM", browser.chromium.as_os_str()),
             ("RECEIPT_PYTHON", python.as_os_str()),

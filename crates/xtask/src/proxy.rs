@@ -122,13 +122,13 @@ fn report_size(wasm: &Path) -> Result<()> {
 pub fn test(root: &Path, tools: &Tools) -> Result<()> {
     build(root, tools)?;
     util::step("proxy tests (node --test tests/proxy/, Miniflare)");
-    util::run(root, "node", &["--test", "tests/proxy/"], &[])?;
+    util::node_tests(root, &["tests/proxy/"], false, &[])?;
     let python = crate::python::ensure_venv(root)?;
     util::step("receipts verified in Node (jose) and Python (PyJWT): node --test tests/receipts/");
-    util::run(
+    util::node_tests(
         root,
-        "node",
-        &["--test", "tests/receipts/"],
+        &["tests/receipts/"],
+        false,
         &[("RECEIPT_PYTHON", python.as_os_str())],
     )
 }

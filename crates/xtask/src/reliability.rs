@@ -61,10 +61,5 @@ fn suites(root: &Path, browser: &Browser, full: bool) -> Result<()> {
         ("RELIABILITY_FULL", OsStr::new(if full { "1" } else { "0" })),
     ];
     // One file at a time: the load test's figures are not shared with another suite's workerd.
-    util::run(
-        root,
-        "node",
-        &["--test", "--test-concurrency=1", "tests/reliability/"],
-        &envs,
-    )
+    util::node_tests(root, &["tests/reliability/"], true, &envs)
 }

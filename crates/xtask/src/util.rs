@@ -73,6 +73,23 @@ pub fn run<S: AsRef<OsStr>>(
     }
 }
 
+/// A test that hangs fails after this long, rather than holding a CI run until the CI's own
+/// limit; the slowest single test takes well under a minute.
+const NODE_TEST_TIMEOUT_MS: u32 = 300_000;
+
+/// `node --test` on `files` (files or folders), one test file at a time when `serial`.
+pub fn node_tests(dir: &Path, files: &[&str], serial: bool, envs: &[(&str, &OsStr)]) -> Result<()> {
+    let mut args = vec![
+        "--test".to_string(),
+        format!("--test-timeout={NODE_TEST_TIMEOUT_MS}"),
+    ];
+    if serial {
+        args.push("--test-concurrency=1".into());
+    }
+    args.extend(files.iter().map(|f| f.to_string()));
+    run(dir, "node", &args, envs)
+}
+
 /// Runs a command and returns its trimmed stdout, or `None` if it cannot run or fails.
 pub fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;

@@ -489,13 +489,13 @@ pub fn test(root: &Path, tools: &Tools, browser: &Browser) -> Result<()> {
 
     let env: &[(&str, &OsStr)] = &[("CHROMIUM", browser.chromium.as_os_str())];
     util::step("dukcapil-web: FaceMatchClient against an HTTP double (headless Chromium)");
-    node(root, &["--test", "tests/web/client.test.mjs"], env)?;
+    util::node_tests(root, &["tests/web/client.test.mjs"], false, env)?;
     util::step(
         "dukcapil-web: strict CSP, cross-origin images, options, init failures, the NIK entry",
     );
-    node(root, &["--test", "tests/web/errors.test.mjs"], env)?;
+    util::node_tests(root, &["tests/web/errors.test.mjs"], false, env)?;
     util::step("dukcapil-web: npm tarball in Vite apps, a plain page, Node; the README's examples");
-    node(root, &["--test", "tests/web/package.test.mjs"], env)?;
+    util::node_tests(root, &["tests/web/package.test.mjs"], false, env)?;
     Ok(())
 }
 
