@@ -309,6 +309,7 @@ test(`hostile inputs: ${cases.length} cases, each refused with its code and no u
     let res;
     try {
       res = await send();
+      if (res.resets) t.diagnostic(`${name}: answered after ${res.resets} connection reset(s) (rawUpload)`);
       assert.equal(res.status, status, `status: ${(res.text ?? res.raw ?? '').slice(0, 200)}`);
       assert.equal(res.json?.error?.code, code, 'error.code');
       if (res.headers && Object.keys(res.headers).length) assertError(res, status, code);

@@ -161,13 +161,30 @@ export const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math
  * Sends a raw HTTP/1.1 request and stops sending the body as soon as an answer starts, so
  * that an early refusal (413 after the cap) is read before the server closes the socket.
  * `paceMs` waits between pieces.
- * Resolves { status, raw, json }.
+ *
+ * A server that answers early and closes while body bytes are still in flight resets the
+ * connection; when Node's next write meets that reset it destroys the socket, and an answer
+ * not yet read is lost. That race belongs to TCP and this client, not to the server, so a
+ * connection that ends before any answer is tried again, up to `attempts` in all; one that
+ * never answers still fails. Resolves { status, raw, json, resets }.
  */
-export function rawUpload(url, head, chunks, { timeoutMs = 20000, paceMs = 0 } = {}) {
+export async function rawUpload(url, head, chunks, { timeoutMs = 20000, paceMs = 0, attempts = 3 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ...(await rawUploadOnce(url, head, chunks, { timeoutMs, paceMs })), resets: attempt - 1 };
+    } catch (e) {
+      if (e.code !== 'ENDED_BEFORE_ANSWER' || attempt >= attempts) throw e;
+    }
+  }
+}
+
+function rawUploadOnce(url, head, chunks, { timeoutMs, paceMs }) {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     let data = '';
     let done = false;
+    let sent = 0;
+    let socketError = null;
     const finish = () => {
       if (done) return;
       done = true;
@@ -183,15 +200,19 @@ export function rawUpload(url, head, chunks, { timeoutMs = 20000, paceMs = 0 } =
       recordAnswer(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), {}, data);
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), raw: data, json });
     };
-    const timer = setTimeout(() => {
+    const fail = (error) => {
+      if (done) return;
       done = true;
+      clearTimeout(timer);
       sock.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms (${sent} bytes sent)`)), timeoutMs);
     const sock = net.connect(Number(port), hostname, async () => {
       sock.write(head);
       for (const c of chunks) {
         if (data || done) break;
+        sent += c.length;
         if (!sock.write(c)) await new Promise((r) => { sock.once('drain', r); sock.once('close', r); });
         // Pacing lets the server read everything sent before it answers and closes, so the
         // close is a FIN rather than a reset that could discard the answer.
@@ -204,7 +225,15 @@ export function rawUpload(url, head, chunks, { timeoutMs = 20000, paceMs = 0 } =
       const len = end >= 0 && /content-length: (\d+)/i.exec(data.slice(0, end));
       if (len && data.length >= end + 4 + Number(len[1])) finish();
     });
-    sock.on('error', () => (data ? finish() : null));
-    sock.on('close', () => (data ? finish() : null));
+    sock.on('error', (e) => {
+      socketError = e;
+      if (data) finish();
+    });
+    sock.on('close', () => {
+      if (data) return finish();
+      const e = new Error(`the connection ended before any answer (${sent} bytes sent; ${socketError?.code ?? 'closed'})`);
+      e.code = 'ENDED_BEFORE_ANSWER';
+      fail(e);
+    });
   });
 }
