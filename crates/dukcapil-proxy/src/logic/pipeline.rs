@@ -698,13 +698,15 @@ impl<'c> Pipeline<'c> {
         let Some(attempt) = self.attempt else {
             return Flow::Stop(Reason::OutOfStep.into());
         };
+        // Done when a receipt was signed: `sign_receipt` signs final outcomes only, so which
+        // refusals are final is decided there, once.
         let done = match (&self.outcome, &self.receipt) {
             (Some(Ok(r)), Some(receipt)) => Some(Outcome {
                 outcome: if r.is_match { "match" } else { "no_match" }.to_string(),
                 score: Some(r.score),
                 receipt: receipt.clone(),
             }),
-            (Some(Err(refusal)), Some(receipt)) if refusal.reason.receipted() => Some(Outcome {
+            (Some(Err(refusal)), Some(receipt)) => Some(Outcome {
                 outcome: refusal.code.as_str().to_string(),
                 score: None,
                 receipt: receipt.clone(),

@@ -1368,6 +1368,14 @@ fn a_finished_transaction_is_replayed_with_its_receipt_and_no_upstream_call() {
     assert_eq!(first.answer.header("idempotent-replayed"), None);
     assert_eq!(first.log["ledger"], "settled");
     assert_eq!(first.log["attempt"], 1);
+    // A settle the ledger acknowledged is not logged as failed.
+    assert_eq!(first.log["level"], "info", "{}", first.log);
+    assert_eq!(
+        first.log["warnings"],
+        serde_json::Value::Null,
+        "{}",
+        first.log
+    );
     let record = w.ledger.record().unwrap();
     assert_eq!((record.state, record.attempts), (ledger::State::Done, 1));
     assert_eq!(record.owner.as_deref(), Some("alice"));
