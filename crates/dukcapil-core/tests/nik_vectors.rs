@@ -330,6 +330,16 @@ fn messages_name_the_part_in_both_languages() {
             err.message(Lang::Id)
         );
     }
+    // parse_nik_strict's refusal (with the region tables), in each language.
+    let err = NikError::RegencyNotIssued { code: 3299 };
+    assert_eq!(
+        err.message(Lang::En),
+        "The regency/city code 32.99 (digits 1–4) is not a known regency or city."
+    );
+    assert_eq!(
+        err.message(Lang::Id),
+        "Kode kabupaten/kota 32.99 (digit 1–4) tidak dikenal."
+    );
 }
 
 #[test]
