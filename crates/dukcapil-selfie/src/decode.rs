@@ -109,14 +109,7 @@ pub(crate) fn decode_jpeg(
         return Err(SelfieError::Corrupt);
     }
     if channels == 4 {
-        // jpeg-decoder un-inverts Adobe CMYK, so 0 means no ink here.
-        for px in data.chunks_exact_mut(4) {
-            let k = 255 - u32::from(px[3]);
-            for c in &mut px[..3] {
-                *c = ((255 - u32::from(*c)) * k / 255) as u8;
-            }
-            px[3] = 255;
-        }
+        cmyk_to_rgba(&mut data);
     } else {
         data.try_reserve_exact(n * 4 - data.len())
             .map_err(|_| SelfieError::TooManyPixels)?;
@@ -131,6 +124,18 @@ pub(crate) fn decode_jpeg(
         full_height: full_h,
         orientation,
     })
+}
+
+/// CMYK pixels, as jpeg-decoder gives them, to opaque RGBA in place. It un-inverts Adobe
+/// CMYK, so 0 means no ink here.
+fn cmyk_to_rgba(data: &mut [u8]) {
+    for px in data.chunks_exact_mut(4) {
+        let k = 255 - u32::from(px[3]);
+        for c in &mut px[..3] {
+            *c = ((255 - u32::from(*c)) * k / 255) as u8;
+        }
+        px[3] = 255;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,5 +207,56 @@ mod tests {
         let mut rgba = vec![0, 0, 0, 128, 255, 0, 0, 255];
         expand_to_rgba(&mut rgba, 2, 4);
         assert_eq!(rgba, [127, 127, 127, 255, 255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn cmyk_becomes_rgb_with_the_key_applied() {
+        // No ink; full key; full cyan; half key over half magenta.
+        let mut px = vec![0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 128, 0, 128];
+        cmyk_to_rgba(&mut px);
+        assert_eq!(
+            px,
+            [255, 255, 255, 255, 0, 0, 0, 255, 0, 255, 255, 255, 127, 63, 127, 255]
+        );
+    }
+
+    #[test]
+    fn decoder_errors_map_to_the_codes_that_name_them() {
+        use jpeg_decoder::{Error as J, UnsupportedFeature};
+        use png::DecodingError as P;
+        let eof = || io::Error::from(io::ErrorKind::UnexpectedEof);
+        let other = || io::Error::from(io::ErrorKind::InvalidData);
+        let jpeg = [
+            (J::Io(eof()), SelfieError::Truncated),
+            (J::Io(other()), SelfieError::Corrupt),
+            (
+                J::Unsupported(UnsupportedFeature::ArithmeticEntropyCoding),
+                SelfieError::UnsupportedFormat,
+            ),
+            (J::Format("bad marker".into()), SelfieError::Corrupt),
+        ];
+        for (e, want) in jpeg {
+            let shown = format!("{e:?}");
+            assert_eq!(map_jpeg_error(e), want, "{shown}");
+        }
+        let png = [
+            (P::IoError(eof()), SelfieError::Truncated),
+            (P::IoError(other()), SelfieError::Corrupt),
+            (P::LimitsExceeded, SelfieError::TooManyPixels),
+        ];
+        for (e, want) in png {
+            let shown = format!("{e:?}");
+            assert_eq!(map_png_error(e), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_large_jpeg_is_decoded_at_the_smallest_dct_scale_that_covers_the_output() {
+        let photo = include_bytes!("../../../tests/fixtures/photo_12mp.jpg");
+        let d = decode_jpeg(photo, 4032, 3024, 1280).unwrap();
+        // 1/2: 1/4 would give 1008 px, less than the 1280 asked for.
+        assert_eq!((d.width, d.height), (2016, 1512));
+        assert_eq!((d.full_width, d.full_height), (4032, 3024));
+        assert_eq!(d.rgba.len(), 2016 * 1512 * 4);
     }
 }

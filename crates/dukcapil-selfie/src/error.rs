@@ -162,4 +162,19 @@ mod tests {
         }
         assert_eq!(SelfieError::from_code("selfie_empty"), None);
     }
+
+    #[test]
+    fn quality_verdicts_are_told_from_input_problems() {
+        use SelfieError as E;
+        let quality = [
+            E::TooDark,
+            E::TooBright,
+            E::Blurry,
+            E::NoFace,
+            E::MultipleFaces,
+        ];
+        for e in SelfieError::ALL {
+            assert_eq!(e.is_quality(), quality.contains(e), "{}", e.code());
+        }
+    }
 }

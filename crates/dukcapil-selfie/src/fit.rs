@@ -463,4 +463,28 @@ mod tests {
         assert_eq!(whole.metrics(), parts.metrics());
         assert_eq!(whole.encode(&mut ()), parts.encode(&mut ()));
     }
+
+    /// A frame decoded at a reduced scale is never larger than the file it came from.
+    #[test]
+    fn a_frame_larger_than_its_full_size_is_refused() {
+        let rgba = noisy(4, 3);
+        for full in [(3, 3), (4, 2), (3, 2)] {
+            let pixels = Pixels {
+                full,
+                ..Pixels::rgba(4, 3, &rgba)
+            };
+            assert!(
+                matches!(
+                    Selfie::convert(pixels, &SelfieOptions::default(), &mut ()),
+                    Err(SelfieError::InvalidFrame)
+                ),
+                "full {full:?}"
+            );
+        }
+        let pixels = Pixels {
+            full: (8, 6),
+            ..Pixels::rgba(4, 3, &rgba)
+        };
+        assert!(Selfie::convert(pixels, &SelfieOptions::default(), &mut ()).is_ok());
+    }
 }
