@@ -464,6 +464,27 @@ mod tests {
         assert_eq!(whole.encode(&mut ()), parts.encode(&mut ()));
     }
 
+    #[test]
+    fn grey_rgba_is_the_luma_at_the_output_size() {
+        let unchecked = SelfieOptions {
+            checks: None,
+            ..Default::default()
+        };
+        let grey_frame = [90u8, 90, 90, 255].repeat(6 * 4);
+        let s = Selfie::from_rgba(6, 4, &grey_frame, &unchecked, &mut ()).unwrap();
+        assert_eq!(s.grey_rgba(), (grey_frame, 6, 4));
+        let smaller = SelfieOptions {
+            max_dimension: 150,
+            ..unchecked
+        };
+        let s = Selfie::from_rgba(300, 200, &noisy(300, 200), &smaller, &mut ()).unwrap();
+        let (grey, w, h) = s.grey_rgba();
+        assert_eq!((w, h, grey.len()), (150, 100, 150 * 100 * 4));
+        assert!(grey
+            .chunks_exact(4)
+            .all(|p| p[0] == p[1] && p[1] == p[2] && p[3] == 255));
+    }
+
     /// A frame decoded at a reduced scale is never larger than the file it came from.
     #[test]
     fn a_frame_larger_than_its_full_size_is_refused() {
