@@ -328,6 +328,7 @@ impl Selfie {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::QualityChecks;
 
     #[test]
     fn fit_keeps_aspect_and_never_upscales() {
@@ -483,6 +484,40 @@ mod tests {
         assert!(grey
             .chunks_exact(4)
             .all(|p| p[0] == p[1] && p[1] == p[2] && p[3] == 255));
+    }
+
+    #[test]
+    fn faces_are_asked_for_and_judged_only_when_the_options_say_so() {
+        let frame = noisy(40, 30);
+        let with = |checks: Option<QualityChecks>| {
+            let opts = SelfieOptions {
+                checks,
+                ..Default::default()
+            };
+            Selfie::from_rgba(40, 30, &frame, &opts, &mut ()).unwrap()
+        };
+        let all = QualityChecks {
+            min_sharpness: 0.0,
+            ..Default::default()
+        };
+        let mut s = with(Some(all));
+        assert!(s.wants_faces());
+        assert_eq!(s.check_faces(0), Err(SelfieError::NoFace));
+        assert_eq!(s.check_faces(2), Err(SelfieError::MultipleFaces));
+        assert_eq!(s.check_faces(1), Ok(()));
+        assert_eq!(s.metrics().faces, Some(1));
+        for mut s in [
+            with(Some(QualityChecks {
+                faces: false,
+                ..all
+            })),
+            with(None),
+        ] {
+            assert!(!s.wants_faces());
+            assert_eq!(s.check_faces(0), Ok(()));
+            // Recorded all the same: the host reports what its detector saw.
+            assert_eq!(s.metrics().faces, Some(0));
+        }
     }
 
     /// A frame decoded at a reduced scale is never larger than the file it came from.
