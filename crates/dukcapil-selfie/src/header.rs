@@ -109,5 +109,10 @@ mod tests {
         for cut in 2..j.len() {
             assert!(scan_jpeg(&j[..cut]).is_err(), "cut {cut}");
         }
+        // Stray bytes before a marker are skipped, as libjpeg (and so browsers) skip them.
+        let sos = j.len() - 4;
+        j.splice(sos..sos, [0x00, 0x12, 0x34]);
+        let h = scan_jpeg(&j).unwrap();
+        assert_eq!((h.width, h.height, h.scan_start), (5, 3, j.len()));
     }
 }
