@@ -100,7 +100,11 @@ mod tests {
         j.extend_from_slice(b"Exif\0\0AB");
         j.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
         j.extend_from_slice(b"Exif\0\0CD");
+        // A DHT (0xC4, in the SOFn range) before the frame is not a frame.
+        j.extend_from_slice(&[0xFF, 0xC4, 0, 4, 0, 0]);
         j.extend_from_slice(&[0xFF, 0xFF, 0xC2, 0, 11, 8, 0, 3, 0, 5, 1, 1, 0x11, 0]);
+        // Only the first frame header counts.
+        j.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 9, 0, 9, 1, 1, 0x11, 0]);
         j.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
         let h = scan_jpeg(&j).unwrap();
         assert_eq!((h.sof, h.width, h.height, h.components), (0xC2, 5, 3, 1));
@@ -109,9 +113,10 @@ mod tests {
         for cut in 2..j.len() {
             assert!(scan_jpeg(&j[..cut]).is_err(), "cut {cut}");
         }
-        // Stray bytes before a marker are skipped, as libjpeg (and so browsers) skip them.
+        // Stray bytes before a marker are skipped, as libjpeg (and so browsers) skip them, and
+        // so are the markers that have no length (TEM, RSTn).
         let sos = j.len() - 4;
-        j.splice(sos..sos, [0x00, 0x12, 0x34]);
+        j.splice(sos..sos, [0x00, 0x12, 0x34, 0xFF, 0x01, 0xFF, 0xD3]);
         let h = scan_jpeg(&j).unwrap();
         assert_eq!((h.width, h.height, h.scan_start), (5, 3, j.len()));
     }
