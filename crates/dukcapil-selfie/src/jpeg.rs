@@ -773,4 +773,38 @@ mod tests {
         w.put(0x3, 2);
         assert_eq!(w.finish(), [0xFF, 0, 0x12, 0xFF, 0, 0xFF, 0, 0xFF, 0]);
     }
+
+    /// The whole-word shortcut (no 0xFF byte: copy four bytes) agrees with stuffing byte by
+    /// byte, on words with 0xFF at every position and count, and on neighbours of 0xFF.
+    #[test]
+    fn word_stuffing_matches_byte_stuffing() {
+        let mut words = vec![0, u32::MAX, 0xFEFE_FEFE, 0x7F80_8081, 0x0100_00FF];
+        let mut seed = 0x2545_F491_u32;
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let mut w = seed;
+            // Force 0xFF (or 0xFE, 0x7F) into the bytes a few seed bits pick.
+            for byte in 0..4 {
+                match (seed >> (byte * 2 + 3)) & 7 {
+                    0 | 1 => w |= 0xFF << (byte * 8),
+                    2 => w = (w & !(0xFF << (byte * 8))) | 0xFE << (byte * 8),
+                    3 => w = (w & !(0xFF << (byte * 8))) | 0x7F << (byte * 8),
+                    _ => {}
+                }
+            }
+            words.push(w);
+        }
+        for word in words {
+            let mut w = BitWriter::new(Vec::new());
+            w.write_word(word);
+            let mut want = Vec::new();
+            for b in word.to_be_bytes() {
+                want.push(b);
+                if b == 0xFF {
+                    want.push(0);
+                }
+            }
+            assert_eq!(w.out, want, "{word:#010x}");
+        }
+    }
 }
