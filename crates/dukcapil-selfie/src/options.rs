@@ -295,6 +295,22 @@ mod tests {
             assert!(o.validate().is_err());
         }
         assert_eq!(d.check(), Ok(()));
+        // Each kind of range, in Indonesian.
+        for (name, id) in [
+            ("quality", "angka di atas 0 dan paling besar 1"),
+            ("maxBytes", "bilangan bulat dari 10000 sampai 2000000"),
+            ("checks.minSharpness", "angka dari 0 sampai 1"),
+        ] {
+            let said = BadOption::Rule(name).explain(Lang::Id);
+            assert!(said.contains(id), "{said}");
+        }
+        // Equal bounds leave a single brightness allowed: not out of order.
+        let equal = QualityChecks {
+            min_brightness: 90.0,
+            max_brightness: 90.0,
+            ..Default::default()
+        };
+        assert_eq!(equal.check(), Ok(()));
     }
 
     #[test]
