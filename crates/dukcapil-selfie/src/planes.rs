@@ -365,6 +365,15 @@ pub(crate) fn convert_group_portable<const BGR: bool>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_empty_plane_has_no_edges_to_pad() {
+        for (w, h) in [(0, 5), (5, 0), (0, 0)] {
+            let mut p = Plane::padded(w, h, 8);
+            p.pad_edges();
+            assert!(p.data.iter().all(|&v| v == 0), "{w}×{h}");
+        }
+    }
+
     fn reference(rgba: &[u8], w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         let px = |x: usize, y: usize| {
             let p = &rgba[(y * w + x) * 4..(y * w + x) * 4 + 4];
