@@ -413,16 +413,18 @@ mod tests {
     #[test]
     fn groups_and_tails_agree_with_the_per_pixel_formula() {
         let mut seed = 99u32;
-        for (w, h) in [(1, 1), (2, 3), (15, 2), (16, 16), (17, 5), (33, 7), (64, 9)] {
+        let sizes = [(1, 1), (2, 3), (15, 2), (16, 16), (17, 5), (33, 7), (64, 9)];
+        // Random alpha; all opaque (the fast path); every other row opaque, so that a row
+        // pair is opaque above and translucent below (the fast path must not take it).
+        for ((w, h), mode) in sizes.into_iter().flat_map(|s| [(s, 0), (s, 1), (s, 2)]) {
             let mut rgba: Vec<u8> = (0..w * h * 4)
                 .map(|_| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
                     (seed >> 23) as u8
                 })
                 .collect();
-            // Half the images opaque (the fast path), half with random alpha.
-            if (w + h) % 2 == 0 {
-                for p in rgba.chunks_exact_mut(4) {
+            for (i, p) in rgba.chunks_exact_mut(4).enumerate() {
+                if mode == 1 || (mode == 2 && (i / w) % 2 == 0) {
                     p[3] = 255;
                 }
             }
