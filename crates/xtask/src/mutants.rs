@@ -109,14 +109,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         let history_file = out.join("history.tsv");
         let mut history =
             History::parse(&std::fs::read_to_string(&history_file).unwrap_or_default());
-        for (verdict, list) in [
-            (Verdict::Caught, "caught"),
-            (Verdict::Timeout, "timeout"),
-            (Verdict::Missed, "missed"),
-            (Verdict::Unviable, "unviable"),
-        ] {
-            let names = std::fs::read_to_string(out.join(format!("mutants.out/{list}.txt")))
-                .unwrap_or_default();
+        // cargo-mutants names its lists as the verdicts are named here.
+        for verdict in Verdict::ALL {
+            let list = out.join(format!("mutants.out/{}.txt", verdict.as_str()));
+            let names = std::fs::read_to_string(list).unwrap_or_default();
             history.record(verdict, names.lines());
         }
         std::fs::write(&history_file, history.to_text())?;
@@ -153,7 +149,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             println!("      missed: {name}");
         }
         if whole.percent() < MIN_SCORE_PERCENT {
-            failed.push(format!("{package} {:.1}%", whole.percent()));
+            failed.push(format!(
+                "{package} {:.1}%, below the {MIN_SCORE_PERCENT}% target",
+                whole.percent()
+            ));
         } else if whole.not_run > 0 {
             failed.push(format!(
                 "{package}: {} mutants not run yet (go on with `-- --iterate`)",
@@ -165,8 +164,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         Ok(())
     } else {
         Err(XtaskError::new(format!(
-            "below the {MIN_SCORE_PERCENT}% target: {}",
-            failed.join(", ")
+            "mutation target not met: {}",
+            failed.join("; ")
         )))
     }
 }
