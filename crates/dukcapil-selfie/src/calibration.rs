@@ -519,6 +519,51 @@ fn margins_table(outcomes: &[Outcome]) -> String {
 mod tests {
     use super::*;
 
+    fn flat(w: usize, h: usize, level: u8) -> Rgb {
+        Rgb {
+            w,
+            h,
+            data: vec![level; w * h * 3],
+        }
+    }
+
+    /// Sensor noise has the σ asked for, centred on the picture's own level, whatever the
+    /// seed: seed 1 included, as the generator's state must never be zero.
+    #[test]
+    fn noise_has_the_asked_sigma_for_any_seed() {
+        for seed in [0, 1, 2, 7, 1000, u64::MAX] {
+            for sigma in [2.0f32, 4.0] {
+                let out = flat(64, 64, 128).noisy(sigma, seed);
+                let n = out.data.len() as f64;
+                let mean = out.data.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+                let var = out
+                    .data
+                    .iter()
+                    .map(|&v| (f64::from(v) - mean).powi(2))
+                    .sum::<f64>()
+                    / n;
+                let ratio = var.sqrt() / f64::from(sigma);
+                assert!((mean - 128.0).abs() < 0.3, "seed {seed} σ {sigma}: mean {mean}");
+                assert!((ratio - 1.0).abs() < 0.06, "seed {seed} σ {sigma}: σ × {ratio}");
+            }
+        }
+    }
+
+    /// The Gaussian's kernel reaches ±3σ: a one-pixel line blurred with σ 2 still lights the
+    /// pixels 6 away (a weight of 0.0022 × 255 rounds to 1), and nothing beyond them.
+    #[test]
+    fn gaussian_reaches_three_sigma() {
+        let (w, h, centre) = (31, 5, 15);
+        let mut line = flat(w, h, 0);
+        for y in 0..h {
+            line.data[(y * w + centre) * 3..][..3].fill(255);
+        }
+        let out = line.gaussian(2.0);
+        let row: Vec<u8> = (0..w).map(|x| out.data[(2 * w + x) * 3]).collect();
+        assert_eq!(&row[centre - 7..=centre - 5], &[0, 1, 2], "{row:?}");
+        assert_eq!(&row[centre + 5..=centre + 7], &[2, 1, 0], "{row:?}");
+    }
+
     /// In f32, 13 × (14 / 13) is above 14: the last output pixel's span ends past the source,
     /// and the box filter must stop at the source's edge (a flat picture stays flat).
     #[test]
