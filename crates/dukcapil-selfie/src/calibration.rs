@@ -527,6 +527,41 @@ mod tests {
         }
     }
 
+    /// A usable photo is right only if it passed; a degraded one only if it was refused with
+    /// the code that names its fault.
+    #[test]
+    fn an_outcome_is_correct_only_with_the_expected_verdict() {
+        let metrics = QualityMetrics {
+            brightness: 128.0,
+            dark_clipped: 0.0,
+            bright_clipped: 0.0,
+            sharpness: 1.0,
+            faces: None,
+        };
+        let cases = [
+            (Kind::Original, Ok(()), true),
+            (Kind::Soft, Err(SelfieError::Blurry), false),
+            (Kind::Dimmed, Err(SelfieError::TooDark), false),
+            (Kind::Dark, Err(SelfieError::TooDark), true),
+            (Kind::Dark, Ok(()), false),
+            (Kind::Dark, Err(SelfieError::Blurry), false),
+            (Kind::Overexposed, Err(SelfieError::TooBright), true),
+            (Kind::Overexposed, Err(SelfieError::TooDark), false),
+            (Kind::GaussianBlur, Err(SelfieError::Blurry), true),
+            (Kind::MotionBlur, Err(SelfieError::Blurry), true),
+            (Kind::MotionBlur, Ok(()), false),
+        ];
+        for (kind, verdict, want) in cases {
+            let outcome = Outcome {
+                name: String::new(),
+                kind,
+                metrics,
+                verdict: verdict.clone(),
+            };
+            assert_eq!(outcome.correct(), want, "{kind:?} {verdict:?}");
+        }
+    }
+
     /// Sensor noise has the σ asked for, centred on the picture's own level, whatever the
     /// seed: seed 1 included, as the generator's state must never be zero.
     #[test]
@@ -543,8 +578,14 @@ mod tests {
                     .sum::<f64>()
                     / n;
                 let ratio = var.sqrt() / f64::from(sigma);
-                assert!((mean - 128.0).abs() < 0.3, "seed {seed} σ {sigma}: mean {mean}");
-                assert!((ratio - 1.0).abs() < 0.06, "seed {seed} σ {sigma}: σ × {ratio}");
+                assert!(
+                    (mean - 128.0).abs() < 0.3,
+                    "seed {seed} σ {sigma}: mean {mean}"
+                );
+                assert!(
+                    (ratio - 1.0).abs() < 0.06,
+                    "seed {seed} σ {sigma}: σ × {ratio}"
+                );
             }
         }
     }

@@ -2,7 +2,9 @@
 //! photo refused, at least 95 % of the degraded ones caught, each with the code that names
 //! its fault. The README's table is generated from the same set (`cargo xtask codegen`).
 
-use dukcapil_selfie::calibration::{confusion_table, evaluate, samples, Fixtures, Outcome, Sample};
+use dukcapil_selfie::calibration::{
+    confusion_table, evaluate, samples, Fixtures, Kind, Outcome, Sample,
+};
 use dukcapil_selfie::QualityChecks;
 use std::sync::OnceLock;
 
@@ -57,6 +59,42 @@ fn calibration_set_meets_the_targets() {
         "caught {caught}/{}",
         degraded.len()
     );
+}
+
+/// The set is the one the README describes: each framing's originals at full, ¾ and ½ of its
+/// long side (1280 px; the 512-px astronaut is never scaled up), each through JPEG at q90, q60
+/// and q35, and every variant at full size.
+#[test]
+fn the_set_is_the_one_described() {
+    let framings = [
+        ("astronaut", 512),
+        ("frame", 1280),
+        ("phone", 1280),
+        ("portrait", 1280),
+    ];
+    let mut want = Vec::new();
+    for (name, top) in framings {
+        for long in [top, top * 3 / 4, top / 2] {
+            for q in [90, 60, 35] {
+                want.push((format!("{name} {long}px q{q}"), long));
+            }
+        }
+    }
+    let originals: Vec<(String, u32)> = set()
+        .iter()
+        .filter(|s| s.kind == Kind::Original)
+        .map(|s| (s.name.clone(), s.width.max(s.height)))
+        .collect();
+    assert_eq!(originals, want);
+    for s in set().iter().filter(|s| s.kind != Kind::Original) {
+        let framing = framings.iter().find(|(name, _)| s.name.starts_with(name));
+        assert_eq!(
+            framing.map(|&(_, top)| top),
+            Some(s.width.max(s.height)),
+            "{}",
+            s.name
+        );
+    }
 }
 
 /// Thresholds move the verdicts: the gate is not passing everything by accident.
