@@ -562,6 +562,41 @@ mod tests {
         }
     }
 
+    /// The table counts what the gate did, not what it should have done: a usable photo
+    /// refused and a degraded one passed both show.
+    #[test]
+    fn the_table_counts_wrong_verdicts() {
+        let metrics = QualityMetrics {
+            brightness: 128.0,
+            dark_clipped: 0.0,
+            bright_clipped: 0.0,
+            sharpness: 1.0,
+            faces: None,
+        };
+        let outcome = |kind, verdict| Outcome {
+            name: String::new(),
+            kind,
+            metrics,
+            verdict,
+        };
+        let table = confusion_table(&[
+            outcome(Kind::Original, Ok(())),
+            outcome(Kind::Original, Err(SelfieError::Blurry)),
+            outcome(Kind::Original, Err(SelfieError::TooDark)),
+            outcome(Kind::Dark, Err(SelfieError::TooDark)),
+            outcome(Kind::Dark, Ok(())),
+        ]);
+        assert!(table.contains("| pass | 1 | 2 | 1/3 |"), "{table}");
+        assert!(
+            table.contains("| `SELFIE_TOO_DARK` | 1 | 1 | 1/2 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("usable refused: **2/3**; degraded caught: **1/2** (50.0 %)"),
+            "{table}"
+        );
+    }
+
     /// Sensor noise has the σ asked for, centred on the picture's own level, whatever the
     /// seed: seed 1 included, as the generator's state must never be zero.
     #[test]

@@ -219,6 +219,29 @@ pub(crate) fn measure(y: &Plane) -> QualityMetrics {
 mod tests {
     use super::*;
 
+    /// The centre 60 % × 60 % is read while it is at least 64 samples each way; a smaller
+    /// image is read whole. (Below `WORKING_SIZE`, one output sample is one source sample.)
+    #[test]
+    fn the_centre_is_read_unless_it_is_under_64_samples() {
+        let value = |x: usize, y: usize| (x * 7 + y * 3) as u8;
+        for ((width, height), (w, h), (x0, y0)) in [
+            ((106, 200), (64, 120), (21, 40)),
+            ((105, 200), (105, 200), (0, 0)),
+            ((200, 106), (120, 64), (40, 21)),
+            ((200, 105), (200, 105), (0, 0)),
+        ] {
+            let (img, got_w, got_h) = working_image(&Plane::from_fn(width, height, value));
+            let want: Vec<u8> = (0..h)
+                .flat_map(|y| (0..w).map(move |x| value(x0 + x, y0 + y)))
+                .collect();
+            assert_eq!((got_w, got_h), (w, h), "{width}×{height}");
+            assert!(
+                img == want,
+                "{width}×{height}: not the region from ({x0}, {y0})"
+            );
+        }
+    }
+
     #[test]
     fn exposure_is_read_from_the_centre() {
         // Black borders (a letterboxed camera) and a mid-grey centre.
