@@ -219,6 +219,73 @@ pub(crate) fn measure(y: &Plane) -> QualityMetrics {
 mod tests {
     use super::*;
 
+    /// The clipped shares count levels below 16 and above 250, not those at the edges. (An
+    /// 80 × 80 plane is read whole: its centre is under 64 samples.)
+    #[test]
+    fn clipped_shares_stop_at_their_levels() {
+        let levels = [15, 16, 250, 251];
+        let m = measure(&Plane::from_fn(80, 80, |x, _| levels[x / 20]));
+        assert_eq!(m.brightness, 133.0);
+        assert_eq!((m.dark_clipped, m.bright_clipped), (0.25, 0.25));
+    }
+
+    /// Sharpness is judged from 21 samples on the short side (the re-blurring box and its
+    /// reach fit twice); below that an image is not held against, however flat.
+    #[test]
+    fn sharpness_is_judged_from_21_samples() {
+        for (size, want) in [(20, 1.0), (21, 0.0)] {
+            let flat = Plane::from_fn(size, 2 * size, |_, _| 90);
+            assert_eq!(measure(&flat).sharpness, want, "{size}");
+        }
+    }
+
+    /// The sums at one step edge, by hand. Across the edge the neighbours differ by 100: less
+    /// the dead zone of 2, ×9, that is 882. The re-blurred difference, across the box's ends
+    /// (4 ahead, 5 behind), is the whole 100: 782 kept. Everywhere else both are 0. The edge is
+    /// at the first pair the sums read (columns 4 and 5), which must count.
+    #[test]
+    fn blur_sums_by_hand() {
+        let (w, h) = (20, 12);
+        let img: Vec<u8> = (0..w * h)
+            .map(|i| if i % w < 5 { 0 } else { 100 })
+            .collect();
+        // Along rows, every row; diagonally, rows 5 to 7 (5 behind, 4 ahead must exist).
+        assert_eq!(blur_sums(&img, w, h, (0, 1)), (882 * 12, 782 * 12));
+        assert_eq!(blur_sums(&img, w, h, (1, 1)), (882 * 3, 782 * 3));
+        assert_eq!(blur_sums(&img, w, h, (1, 0)), (0, 0));
+    }
+
+    /// All four directions are judged: sharp stripes have no detail at all along themselves,
+    /// so stripes along a row, a column or either diagonal score 0 (the worst direction
+    /// decides), while a checkerboard, with detail every way, scores high.
+    #[test]
+    fn every_direction_is_judged() {
+        let stripes = |along: fn(usize, usize) -> usize| {
+            Plane::from_fn(
+                400,
+                400,
+                move |x, y| {
+                    if along(x, y) / 20 % 2 == 0 {
+                        40
+                    } else {
+                        220
+                    }
+                },
+            )
+        };
+        let cases: [(&str, fn(usize, usize) -> usize); 4] = [
+            ("along rows", |_, y| y),
+            ("along columns", |x, _| x),
+            ("down to the right", |x, y| x + 400 - y),
+            ("down to the left", |x, y| x + y),
+        ];
+        for (name, along) in cases {
+            assert_eq!(measure(&stripes(along)).sharpness, 0.0, "{name}");
+        }
+        let checker = Plane::from_fn(400, 400, |x, y| 40 + 180 * ((x / 20 + y / 20) % 2) as u8);
+        assert!(measure(&checker).sharpness > 0.8);
+    }
+
     /// The centre 60 % × 60 % is read while it is at least 64 samples each way; a smaller
     /// image is read whole. (Below `WORKING_SIZE`, one output sample is one source sample.)
     #[test]
