@@ -209,6 +209,22 @@ mod tests {
         resize_plane(src, &cols, &Weights::new(src.height, height, sy))
     }
 
+    /// The vertical pass writes `width` rounded up to 16 samples, and not one more.
+    #[test]
+    fn vertical_pass_writes_the_rounded_width_only() {
+        let (stride, rows) = (64, 4);
+        let src = vec![100u8; stride * rows];
+        for (width, written) in [(32, 32), (20, 32), (16, 16)] {
+            let mut out = vec![0xAA; stride];
+            vertical_row_portable(&src, stride, 1, &[1 << PRECISION], width, &mut out);
+            assert!(out[..written].iter().all(|&v| v == 100), "{width}: {out:?}");
+            assert!(
+                out[written..].iter().all(|&v| v == 0xAA),
+                "{width}: {out:?}"
+            );
+        }
+    }
+
     #[test]
     fn weights_sum_to_one_and_cover_the_window() {
         for (src, dst) in [

@@ -373,6 +373,67 @@ mod tests {
         assert_eq!(run(&[0xFF, 0xD8, 1, 2], 4), (false, vec![]));
     }
 
+    /// Each ISOBMFF brand a browser may show is named by its own type; others are not images.
+    #[test]
+    fn heif_family_brands() {
+        for (brand, want) in [
+            (b"avif", Some("image/avif")),
+            (b"avis", Some("image/avif")),
+            (b"heic", Some("image/heic")),
+            (b"hevx", Some("image/heic")),
+            (b"mif1", Some("image/heif")),
+            (b"msf1", Some("image/heif")),
+            (b"isom", None),
+        ] {
+            let mut file = b"\0\0\0\x18ftyp".to_vec();
+            file.extend_from_slice(brand);
+            file.extend_from_slice(&[0; 4]);
+            assert_eq!(
+                sniff_mime(&file),
+                want,
+                "{}",
+                String::from_utf8_lossy(brand)
+            );
+        }
+    }
+
+    /// A PNG's IHDR: a zero width or height is corrupt, and each size is read as all four of
+    /// its big-endian bytes (65,536 is zero in its low half).
+    #[test]
+    fn png_sizes_are_read_whole() {
+        let opts = SelfieOptions::default();
+        let png = |width: u32, height: u32| {
+            let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            p.extend_from_slice(&width.to_be_bytes());
+            p.extend_from_slice(&height.to_be_bytes());
+            p
+        };
+        for ((width, height), want) in [
+            ((0, 480), Err(SelfieError::Corrupt)),
+            ((640, 0), Err(SelfieError::Corrupt)),
+            (
+                (65_536, 1),
+                Ok(FilePlan::Png {
+                    width: 65_536,
+                    height: 1,
+                }),
+            ),
+            (
+                (1, 65_536),
+                Ok(FilePlan::Png {
+                    width: 1,
+                    height: 65_536,
+                }),
+            ),
+        ] {
+            assert_eq!(
+                inspect(&png(width, height), 1000, &opts),
+                want,
+                "{width}×{height}"
+            );
+        }
+    }
+
     #[test]
     fn inspect_decides_before_decoding() {
         let opts = SelfieOptions::default();
