@@ -438,6 +438,9 @@ mod tests {
     fn inspect_decides_before_decoding() {
         let opts = SelfieOptions::default();
         assert_eq!(inspect(b"", 0, &opts), Err(SelfieError::Empty));
+        // Either says empty: a file of no length, or no bytes read from it.
+        assert_eq!(inspect(b"", 100, &opts), Err(SelfieError::Empty));
+        assert_eq!(inspect(b"%PDF-1.4", 0, &opts), Err(SelfieError::Empty));
         assert_eq!(inspect(b"%PDF-1.4", 100, &opts), Ok(FilePlan::Pdf));
         assert_eq!(inspect(b"\xFF\xD8", 2, &opts), Err(SelfieError::Truncated));
         assert_eq!(inspect(b"\x89PN", 3, &opts), Err(SelfieError::Truncated));
@@ -474,6 +477,12 @@ mod tests {
         let mut bogus = j.clone();
         bogus[11] = 14;
         assert_eq!(inspect(&bogus, 1000, &opts), Err(SelfieError::Corrupt));
+        // A frame of no height or no width (bytes 13–14 and 15–16).
+        for at in [13, 15] {
+            let mut empty = j.clone();
+            empty[at..at + 2].fill(0);
+            assert_eq!(inspect(&empty, 1000, &opts), Err(SelfieError::Corrupt));
+        }
         // Arithmetic coding (SOF9): no browser shows it.
         let mut arith = j.clone();
         arith[9] = 0xC9;
