@@ -371,6 +371,32 @@ mod tests {
         assert!(run(&h, 10).0);
         // Nothing after the first scan at all.
         assert_eq!(run(&[0xFF, 0xD8, 1, 2], 4), (false, vec![]));
+        // A D9 with no FF before it is not the marker, at a read's start either.
+        let mut d9 = vec![0x22u8; 300_000];
+        d9[tail_start] = 0xD9;
+        assert!(!run(&d9, 10).0);
+    }
+
+    /// The reads of a cut file, exactly: the tail, then the rest from the first scan up to
+    /// one byte into the tail, and nothing more. A file whose tail reaches back to its first
+    /// scan costs the one read.
+    #[test]
+    fn a_cut_file_is_read_once_through() {
+        let tail_start = 300_000 - TAIL;
+        assert_eq!(
+            run(&vec![0x22u8; 300_000], 10),
+            (false, vec![tail_start..300_000, 10..tail_start + 1])
+        );
+        assert_eq!(run(&vec![0x22u8; 1000], 20), (false, vec![20..1000]));
+    }
+
+    /// The decode size covers the target on both sides: at 7/8, 730 × 410 would give the
+    /// height (359) but not the width (639 of 640), so only the full size does.
+    #[test]
+    fn the_decode_size_covers_both_sides() {
+        assert_eq!(jpeg_decode_size(730, 410, 640), (730, 410));
+        assert_eq!(jpeg_decode_size(548, 730, 640), (548, 730));
+        assert_eq!(jpeg_decode_size(849, 254, 640), (743, 223));
     }
 
     /// Each ISOBMFF brand a browser may show is named by its own type; others are not images.
