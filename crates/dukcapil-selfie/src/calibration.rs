@@ -556,7 +556,7 @@ mod tests {
                 name: String::new(),
                 kind,
                 metrics,
-                verdict: verdict.clone(),
+                verdict,
             };
             assert_eq!(outcome.correct(), want, "{kind:?} {verdict:?}");
         }

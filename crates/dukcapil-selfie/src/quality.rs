@@ -260,20 +260,17 @@ mod tests {
     /// decides), while a checkerboard, with detail every way, scores high.
     #[test]
     fn every_direction_is_judged() {
-        let stripes = |along: fn(usize, usize) -> usize| {
-            Plane::from_fn(
-                400,
-                400,
-                move |x, y| {
-                    if along(x, y) / 20 % 2 == 0 {
-                        40
-                    } else {
-                        220
-                    }
-                },
-            )
+        type Along = fn(usize, usize) -> usize;
+        let stripes = |along: Along| {
+            Plane::from_fn(400, 400, move |x, y| {
+                if (along(x, y) / 20).is_multiple_of(2) {
+                    40
+                } else {
+                    220
+                }
+            })
         };
-        let cases: [(&str, fn(usize, usize) -> usize); 4] = [
+        let cases: [(&str, Along); 4] = [
             ("along rows", |_, y| y),
             ("along columns", |x, _| x),
             ("down to the right", |x, y| x + 400 - y),
