@@ -223,10 +223,10 @@ mod tests {
     /// 80 × 80 plane is read whole: its centre is under 64 samples.)
     #[test]
     fn clipped_shares_stop_at_their_levels() {
-        let levels = [15, 16, 250, 251];
-        let m = measure(&Plane::from_fn(80, 80, |x, _| levels[x / 20]));
-        assert_eq!(m.brightness, 133.0);
-        assert_eq!((m.dark_clipped, m.bright_clipped), (0.25, 0.25));
+        let levels = [0, 15, 16, 250, 251];
+        let m = measure(&Plane::from_fn(80, 80, |x, _| levels[x / 16]));
+        assert!((m.brightness - 106.4).abs() < 1e-3, "{m:?}");
+        assert_eq!((m.dark_clipped, m.bright_clipped), (0.4, 0.2));
     }
 
     /// Sharpness is judged from 21 samples on the short side (the re-blurring box and its
