@@ -527,17 +527,26 @@ mod tests {
         }
     }
 
+    /// An outcome whose metrics do not matter to what is tested.
+    fn outcome(kind: Kind, verdict: Result<(), SelfieError>) -> Outcome {
+        Outcome {
+            name: String::new(),
+            kind,
+            metrics: QualityMetrics {
+                brightness: 128.0,
+                dark_clipped: 0.0,
+                bright_clipped: 0.0,
+                sharpness: 1.0,
+                faces: None,
+            },
+            verdict,
+        }
+    }
+
     /// A usable photo is right only if it passed; a degraded one only if it was refused with
     /// the code that names its fault.
     #[test]
     fn an_outcome_is_correct_only_with_the_expected_verdict() {
-        let metrics = QualityMetrics {
-            brightness: 128.0,
-            dark_clipped: 0.0,
-            bright_clipped: 0.0,
-            sharpness: 1.0,
-            faces: None,
-        };
         let cases = [
             (Kind::Original, Ok(()), true),
             (Kind::Soft, Err(SelfieError::Blurry), false),
@@ -552,13 +561,8 @@ mod tests {
             (Kind::MotionBlur, Ok(()), false),
         ];
         for (kind, verdict, want) in cases {
-            let outcome = Outcome {
-                name: String::new(),
-                kind,
-                metrics,
-                verdict,
-            };
-            assert_eq!(outcome.correct(), want, "{kind:?} {verdict:?}");
+            let correct = outcome(kind, verdict).correct();
+            assert_eq!(correct, want, "{kind:?} {verdict:?}");
         }
     }
 
@@ -566,19 +570,6 @@ mod tests {
     /// refused and a degraded one passed both show.
     #[test]
     fn the_table_counts_wrong_verdicts() {
-        let metrics = QualityMetrics {
-            brightness: 128.0,
-            dark_clipped: 0.0,
-            bright_clipped: 0.0,
-            sharpness: 1.0,
-            faces: None,
-        };
-        let outcome = |kind, verdict| Outcome {
-            name: String::new(),
-            kind,
-            metrics,
-            verdict,
-        };
         let table = confusion_table(&[
             outcome(Kind::Original, Ok(())),
             outcome(Kind::Original, Err(SelfieError::Blurry)),
