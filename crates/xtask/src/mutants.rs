@@ -100,10 +100,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         cmd_args.extend(passed.iter().map(String::as_str));
         // A non-zero exit only means "some mutants survived": the score decides.
-        let _ = util::run(root, &cargo_mutants.to_string_lossy(), &cmd_args, &[]);
-        let outcomes = std::fs::read_to_string(out.join("mutants.out/outcomes.json"))
-            .map_err(|e| XtaskError::new(format!("cargo-mutants left no outcomes: {e}")))?;
-        let this_run = parse_outcomes(&outcomes)?;
+        let ran = util::run(root, &cargo_mutants.to_string_lossy(), &cmd_args, &[]);
+        let this_run = match std::fs::read_to_string(out.join("mutants.out/outcomes.json")) {
+            Ok(outcomes) => parse_outcomes(&outcomes)?,
+            // cargo-mutants exits 0 without outcomes when nothing is left to test (`--iterate`
+            // after the last mutant, a `--re` that matches none): the kept verdicts still score.
+            Err(_) if ran.is_ok() => Score::default(),
+            Err(e) => {
+                return Err(XtaskError::new(format!(
+                    "cargo-mutants left no outcomes: {e}"
+                )))
+            }
+        };
         // Every run's verdicts are kept, so that runs that each cover part of the crate
         // (`-- --iterate`, `-- --shard K/N`) add up to the whole crate's score.
         let history_file = out.join("history.tsv");
